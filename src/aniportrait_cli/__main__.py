@@ -1,0 +1,3 @@
+from aniportrait_cli.cli.app import main
+
+main()
