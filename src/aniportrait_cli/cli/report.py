@@ -1,0 +1,100 @@
+"""How the CLI talks to people and scripts: messages and progress on stderr, one JSON line on stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+class Reporter:
+    def __init__(self, quiet: bool = False, json_mode: bool = False, debug: bool = False):
+        self.quiet = quiet
+        self.json_mode = json_mode
+        self.debug = debug
+        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.started = time.monotonic()
+        self._progress: Progress | None = None
+        self._said: set[str] = set()
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(message, markup=False)
+
+    def note_once(self, message: str) -> None:
+        """Say something once per run (e.g. 'several faces, using the largest')."""
+        if message not in self._said:
+            self._said.add(message)
+            self.warn(message)
+
+    def warn(self, message: str) -> None:
+        if not self.quiet:
+            self.console.print(f"note: {message}", style="yellow", markup=False)
+
+    def error(self, message: str) -> None:
+        self.console.print(f"error: {message}", style="bold red", markup=False)
+
+    def emit_json(self, payload: dict) -> None:
+        if self.json_mode:
+            sys.stdout.write(json.dumps(payload, default=str) + "\n")
+            sys.stdout.flush()
+
+    @contextmanager
+    def progress(self) -> Iterator[ProgressBar]:
+        """A rich progress display with ETA; silent with --quiet (and when stderr is not a terminal, rich
+        prints nothing dynamic, so logs stay clean)."""
+        if self.quiet:
+            yield ProgressBar(None)
+            return
+        progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
+        with progress:
+            yield ProgressBar(progress)
+
+
+class ProgressBar:
+    """A thin handle on rich tasks: `task = bar.add("Diffusing", total)` then `bar.advance(task)`."""
+
+    def __init__(self, progress: Progress | None):
+        self._progress = progress
+
+    def add(self, description: str, total: float | None) -> int | None:
+        if self._progress is None:
+            return None
+        return self._progress.add_task(description, total=total)
+
+    def advance(self, task: int | None, amount: float = 1) -> None:
+        if self._progress is not None and task is not None:
+            self._progress.advance(task, amount)
+
+    def update(self, task: int | None, **fields) -> None:
+        if self._progress is not None and task is not None:
+            self._progress.update(task, **fields)
+
+    def callback(self, description: str, total: float | None = None):
+        """A `progress(done, total)` callback for library code, creating its task lazily."""
+        state: dict = {}
+
+        def report(done: float, total_now: float | None = total) -> None:
+            if "task" not in state:
+                state["task"] = self.add(description, total_now)
+            self.update(state["task"], completed=done, total=total_now)
+
+        return report
