@@ -203,4 +203,22 @@ def main() -> None:
 
     if sys.argv[1:3] != ["weights", "download"]:
         hub.force_offline()
-    app()
+    try:  # typer >= 0.20 vendors click
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError
+    except ImportError:  # pragma: no cover - older typer on real click
+        from click.exceptions import NoArgsIsHelpError, UsageError
+
+    try:
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help())
+        sys.exit(2)
+    except UsageError as exc:
+        # One line, like every other input error (click's default is a multi-line box).
+        where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        sys.stderr.write(f"error: {exc.format_message()}{where}\n")
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.stderr.write("error: interrupted; no output was written\n")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -78,8 +78,8 @@ def _read_with_ffmpeg(path: Path, sample_rate: int) -> np.ndarray:
     return np.frombuffer(result.stdout, dtype="<f4").copy()
 
 
-def resample(samples: np.ndarray, rate_in: int, rate_out: int, zero_crossings: int = 6, rolloff: float = 0.99) -> np.ndarray:
-    """Band-limited resampling (Hann-windowed sinc, polyphase), the same design as torchaudio's default.
+def resample(samples: np.ndarray, rate_in: int, rate_out: int, zero_crossings: int = 16, rolloff: float = 0.99) -> np.ndarray:
+    """Band-limited resampling (Hann-windowed sinc, polyphase; torchaudio's design with a longer filter).
 
     Done with one strided conv1d per clip; memory is linear in the clip length.
     """
