@@ -209,6 +209,8 @@ def detect_reference_face(
         if extractor is None:
             extractor = stack.enter_context(FaceLandmarkExtractor("image"))
         faces = extractor.detect(image)
+        if not faces:
+            faces = detect_in_windows(extractor, image)
     if not faces:
         raise InputError(
             f"{source_name}: no face found; give a portrait where the face is clearly visible, "
@@ -217,6 +219,72 @@ def detect_reference_face(
     if len(faces) > 1 and on_warning is not None:
         on_warning(f"{source_name}: {len(faces)} faces found, using the largest one")
     return faces[0]
+
+
+def _window_sides(width: int, height: int, smallest: int) -> list[int]:
+    sides, side = [], min(width, height)
+    while side >= smallest:
+        sides.append(side)
+        side //= 2
+    return sides or [min(width, height)]
+
+
+def _window_starts(length: int, side: int) -> list[int]:
+    if side >= length:
+        return [0]
+    count = int(np.ceil((length - side) / (side / 2))) + 1
+    return sorted({int(round(v)) for v in np.linspace(0, length - side, count)})
+
+
+def detect_in_windows(extractor: FaceLandmarkExtractor, image: np.ndarray, smallest: int = 256) -> list[FaceObservation]:
+    """Faces too small for the detector in the whole image (it sees a 128 px copy), found in overlapping
+    square windows of decreasing size (half-overlapping, sides min(W, H), /2, ... >= `smallest` px).
+
+    Stops at the first window size that finds a face. Landmarks are mapped back to the whole image and the
+    transformation matrix recomputed for it (`face_geometry`); duplicates from overlapping windows are merged.
+    """
+    if extractor.mode != "image":
+        raise ValueError("window search needs an IMAGE-mode extractor")
+    rgb = as_rgb_uint8(image)
+    height, width = rgb.shape[:2]
+    for side in _window_sides(width, height, smallest):
+        found: list[FaceObservation] = []
+        for y0 in _window_starts(height, side):
+            for x0 in _window_starts(width, side):
+                if side == width and side == height:
+                    continue  # the whole image was tried already
+                for face in extractor.detect(rgb[y0: y0 + side, x0: x0 + side]):
+                    landmarks = face.landmarks.astype(np.float64)
+                    landmarks[:, 0] = (landmarks[:, 0] * side + x0) / width
+                    landmarks[:, 1] = (landmarks[:, 1] * side + y0) / height
+                    landmarks[:, 2] = landmarks[:, 2] * side / width
+                    landmarks = landmarks.astype(np.float32)
+                    mesh, transform = estimate_face_geometry(landmarks, (width, height))
+                    found.append(
+                        FaceObservation(landmarks, face.blendshapes, transform, (width, height), face.blendshape_names, mesh)
+                    )
+        if found:
+            return _merge_duplicates(found)
+    return []
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection over the smaller box."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return w * h / max(smaller, 1e-9)
+
+
+def _merge_duplicates(faces: list[FaceObservation]) -> list[FaceObservation]:
+    faces = sorted(faces, key=lambda face: face.area, reverse=True)
+    kept: list[FaceObservation] = []
+    for face in faces:
+        if all(_overlap(face.bbox, other.bbox) < 0.5 for other in kept):
+            kept.append(face)
+    return kept
 
 
 # ---------------------------------------------------------------------------------------------------------
