@@ -111,7 +111,8 @@ def project_points(
     p = perspective_matrix(width, height).astype(np.float64)
     # Row-vector product [c] @ P: out_0 = P00 c_x, out_1 = P11 c_y, out_3 = P23 c_z (P33 = 0).
     w = c[..., 2] * p[2, 3]
-    u = c[..., 0] * p[0, 0] / w
-    v = c[..., 1] * p[1, 1] / w
+    with np.errstate(divide="ignore", invalid="ignore"):  # points on the camera plane: inf/NaN, never drawn
+        u = c[..., 0] * p[0, 0] / w
+        v = c[..., 1] * p[1, 1] / w
     verts = np.stack([(u + 1.0) / 2.0 * width, (v + 1.0) / 2.0 * height], axis=-1)
     return verts[0] if single else verts
