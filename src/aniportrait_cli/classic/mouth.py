@@ -1,0 +1,210 @@
+"""The inside of the mouth, painted where the warped lips part wider than in the reference photo.
+
+A warp can only stretch what the photo shows, and stretched teeth look wrong. Beyond the reference's own lip
+gap the inner-lip polygon is repainted in the mouth's own frame (u along the line between the inner mouth
+corners, v across it):
+
+* if the photo shows its mouth interior (parted lips, usually teeth), that interior is split: its upper part
+  stays attached to the upper lip and its lower part to the lower lip, unstretched, and the widening space
+  between them is a dark cavity. At the reference gap this reproduces the photo exactly, so there is no pop;
+* otherwise (closed lips in the photo) a synthetic interior: a dark cavity coloured from the lips, a band of
+  upper teeth shaded like the skin's brightness, and a hint of tongue for wide openings.
+
+Edges are anti-aliased so the lips stay crisp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from aniportrait_cli.classic import topology as topo
+
+LUMA = np.array([0.299, 0.587, 0.114], np.float32)
+# Share of the photo's mouth interior that moves with the upper lip (upper teeth show more than lower ones).
+UPPER_SHARE = 0.62
+# The photo's interior is used when its lip gap is at least this many pixels.
+MIN_REFERENCE_GAP_PX = 2.5
+
+
+def _polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
+    mask = np.zeros(shape, dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
+    return mask
+
+
+def lip_gap_px(points2d: np.ndarray) -> float:
+    """Inner-lip gap at the lip centre (pixels), averaged over the three central vertex pairs."""
+    upper = points2d[list(topo.LIPS_INNER_UPPER[4:7])]
+    lower = points2d[list(topo.LIPS_INNER_LOWER[4:7])]
+    return float(np.mean(np.linalg.norm(upper - lower, axis=1)))
+
+
+@dataclass(frozen=True)
+class MouthFrame:
+    """The mouth's own coordinates in one image: origin at the left inner corner, u towards the right corner,
+    v perpendicular (towards the chin). `top`/`bottom` are the inner lip curves sampled as functions of u."""
+
+    origin: np.ndarray
+    axis_u: np.ndarray
+    axis_v: np.ndarray
+    width: float
+    upper_uv: np.ndarray  # (11, 2) inner upper lip in (u, v), sorted by u
+    lower_uv: np.ndarray
+
+    @classmethod
+    def of(cls, points2d: np.ndarray) -> MouthFrame:
+        upper = points2d[list(topo.LIPS_INNER_UPPER)]
+        lower = points2d[list(topo.LIPS_INNER_LOWER)]
+        left, right = upper[0], upper[-1]
+        width = float(max(np.linalg.norm(right - left), 1e-6))
+        axis_u = (right - left) / width
+        axis_v = np.array([-axis_u[1], axis_u[0]])
+
+        def to_uv(points: np.ndarray) -> np.ndarray:
+            rel = points - left
+            uv = np.stack([rel @ axis_u, rel @ axis_v], axis=1)
+            return uv[np.argsort(uv[:, 0])]
+
+        return cls(left, axis_u, axis_v, width, to_uv(upper), to_uv(lower))
+
+    def top(self, u: np.ndarray) -> np.ndarray:
+        return np.interp(u, self.upper_uv[:, 0], self.upper_uv[:, 1])
+
+    def bottom(self, u: np.ndarray) -> np.ndarray:
+        return np.interp(u, self.lower_uv[:, 0], self.lower_uv[:, 1])
+
+    def to_image(self, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = self.origin[0] + u * self.axis_u[0] + v * self.axis_v[0]
+        y = self.origin[1] + u * self.axis_u[1] + v * self.axis_v[1]
+        return x, y
+
+
+@dataclass(frozen=True)
+class MouthPalette:
+    """Colours (RGB float32 0..255) for the synthetic interior, measured once on the reference."""
+
+    cavity: np.ndarray
+    tongue: np.ndarray
+    teeth: np.ndarray
+
+    @classmethod
+    def from_reference(cls, image: np.ndarray, points2d: np.ndarray) -> MouthPalette:
+        image = np.asarray(image)
+        shape = image.shape[:2]
+        outer = np.concatenate([points2d[list(topo.LIPS_OUTER_UPPER)], points2d[list(topo.LIPS_OUTER_LOWER[-2:0:-1])]])
+        inner = points2d[topo.inner_lip_polygon()]
+        outer_mask = _polygon_mask(shape, outer) > 127
+        inner_mask = _polygon_mask(shape, inner) > 127
+        lips = image[outer_mask & ~inner_mask].reshape(-1, 3).astype(np.float32)
+        lip = np.median(lips, axis=0) if len(lips) else np.array([150.0, 80.0, 80.0], np.float32)
+        oval = points2d[list(topo.FACE_OVAL)]
+        skin = image[(_polygon_mask(shape, oval) > 127) & ~outer_mask].reshape(-1, 3).astype(np.float32)
+        skin_luma = float(np.median(skin @ LUMA)) if len(skin) else 160.0
+        # Teeth a little darker than white paper under the same light as the skin, slightly warm.
+        teeth = np.array([228.0, 222.0, 208.0], np.float32) * np.clip(skin_luma / 175.0, 0.5, 1.05)
+        return cls(
+            cavity=(lip * np.array([0.30, 0.18, 0.18])).astype(np.float32),
+            tongue=(lip * np.array([0.70, 0.42, 0.42])).astype(np.float32),
+            teeth=teeth.astype(np.float32),
+        )
+
+
+class MouthPainter:
+    """Paints the mouth interior into rendered frames (in place). Build once per reference."""
+
+    # The repainted interior fades in over this many pixels of lip gap beyond the reference's own gap.
+    FADE_IN_PX = (0.3, 1.5)
+
+    def __init__(self, reference_image: np.ndarray, reference_points: np.ndarray):
+        self.reference = np.ascontiguousarray(reference_image)
+        self.palette = MouthPalette.from_reference(reference_image, reference_points)
+        self.reference_gap_px = lip_gap_px(reference_points)
+        self.reference_frame = MouthFrame.of(reference_points)
+        self.uses_reference_interior = self.reference_gap_px >= MIN_REFERENCE_GAP_PX
+        if self.uses_reference_interior:
+            # Cavity colour: the darkest part of the photo's own mouth interior.
+            inner = _polygon_mask(self.reference.shape[:2], reference_points[topo.inner_lip_polygon()]) > 127
+            interior = self.reference[inner].reshape(-1, 3).astype(np.float32)
+            if len(interior) >= 8:
+                luma = interior @ LUMA
+                dark = np.median(interior[luma <= np.percentile(luma, 15)], axis=0)
+                self.palette = MouthPalette(np.minimum(dark, self.palette.cavity * 1.3), self.palette.tongue, self.palette.teeth)
+
+    def paint(self, frame: np.ndarray, points2d: np.ndarray) -> None:
+        """Repaint the inner-lip polygon of `points2d` (468, 2) (target pixels) in `frame` (H, W, 3 uint8)."""
+        beyond = lip_gap_px(points2d) - self.reference_gap_px
+        fade = float(np.clip((beyond - self.FADE_IN_PX[0]) / (self.FADE_IN_PX[1] - self.FADE_IN_PX[0]), 0.0, 1.0))
+        if fade <= 0.0:
+            return
+        height, width = frame.shape[:2]
+        polygon = points2d[topo.inner_lip_polygon()]
+        x0, y0 = np.floor(polygon.min(axis=0)).astype(int) - 1
+        x1, y1 = np.ceil(polygon.max(axis=0)).astype(int) + 2
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        alpha = _polygon_mask((y1 - y0, x1 - x0), polygon - np.array([x0, y0])).astype(np.float32) / 255.0 * fade
+
+        mouth = MouthFrame.of(points2d)
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        u = (xs - mouth.origin[0]) * mouth.axis_u[0] + (ys - mouth.origin[1]) * mouth.axis_u[1]
+        v = (xs - mouth.origin[0]) * mouth.axis_v[0] + (ys - mouth.origin[1]) * mouth.axis_v[1]
+        top, bottom = mouth.top(u), mouth.bottom(u)
+        if self.uses_reference_interior:
+            color = self._split_reference_interior(mouth, u, v, top, bottom)
+        else:
+            color = self._synthetic_interior(mouth, u, v, top, bottom)
+        patch = frame[y0:y1, x0:x1].astype(np.float32)
+        a = alpha[..., None]
+        frame[y0:y1, x0:x1] = np.clip(patch * (1.0 - a) + color * a + 0.5, 0, 255).astype(np.uint8)
+
+    def _cavity(self, mouth: MouthFrame, u: np.ndarray) -> np.ndarray:
+        across = np.clip(2.0 * u / mouth.width - 1.0, -1.0, 1.0)
+        shade = 0.6 + 0.4 * np.clip(1.0 - across**4, 0.0, 1.0)  # darker towards the corners
+        return self.palette.cavity[None, None, :] * shade[..., None]
+
+    def _split_reference_interior(self, mouth: MouthFrame, u, v, top, bottom) -> np.ndarray:
+        ref = self.reference_frame
+        scale = ref.width / mouth.width  # target pixels -> reference pixels
+        u_ref = u * scale
+        ref_top, ref_bottom = ref.top(u_ref), ref.bottom(u_ref)
+        ref_gap = np.maximum(ref_bottom - ref_top, 0.0)
+        from_top = (v - top) * scale
+        from_bottom = (bottom - v) * scale
+        upper_part = np.clip(UPPER_SHARE * ref_gap - from_top + 0.5, 0.0, 1.0)
+        lower_part = np.clip((1.0 - UPPER_SHARE) * ref_gap - from_bottom + 0.5, 0.0, 1.0) * (1.0 - upper_part)
+
+        def sample(v_ref: np.ndarray) -> np.ndarray:
+            map_x, map_y = ref.to_image(u_ref, v_ref)
+            return cv2.remap(self.reference, map_x.astype(np.float32), map_y.astype(np.float32),
+                             interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+
+        upper_color = sample(ref_top + from_top)
+        lower_color = sample(ref_bottom - from_bottom)
+        color = self._cavity(mouth, u)
+        color = color * (1.0 - upper_part[..., None]) + upper_color * upper_part[..., None]
+        return color * (1.0 - lower_part[..., None]) + lower_color * lower_part[..., None]
+
+    def _synthetic_interior(self, mouth: MouthFrame, u, v, top, bottom) -> np.ndarray:
+        palette = self.palette
+        gap = np.maximum(bottom - top, 0.0)
+        depth = v - top
+        across = np.clip(2.0 * u / mouth.width - 1.0, -1.0, 1.0)
+        centrality = np.clip(1.0 - across**4, 0.0, 1.0)
+        color = self._cavity(mouth, u)
+
+        # Tongue: a soft bulge rising from the lower lip when the mouth is well open.
+        tongue_height = 0.3 * gap * centrality
+        tongue = np.clip((v - (bottom - tongue_height)) / np.maximum(0.5 * tongue_height, 0.5), 0.0, 1.0)
+        tongue *= np.clip(gap / max(0.15 * mouth.width, 1.0) - 0.4, 0.0, 1.0)
+        color = color * (1.0 - tongue[..., None]) + palette.tongue[None, None, :] * tongue[..., None]
+
+        # Upper teeth: a band under the upper lip, as tall as the opening allows, fading into the corners.
+        teeth_height = np.minimum(0.45 * gap, 0.1 * mouth.width) * np.clip(1.3 * centrality, 0.0, 1.0)
+        teeth = np.clip(teeth_height - depth + 0.5, 0.0, 1.0) * np.clip(depth + 1.0, 0.0, 1.0)
+        teeth_shade = (0.65 + 0.35 * centrality) * (1.0 - 0.2 * np.clip(depth / np.maximum(teeth_height, 1.0), 0.0, 1.0))
+        teeth_color = palette.teeth[None, None, :] * teeth_shade[..., None]
+        return color * (1.0 - teeth[..., None]) + teeth_color * teeth[..., None]
