@@ -225,7 +225,7 @@ def test_motion_pose_images_reproduce_the_frames(kit):
     io = kit["io"]
     reference = FaceObservation(
         landmarks=io["ref_lmks_normed"], blendshapes=np.zeros(52, np.float32), transform=io["ref_trans_mat"],
-        image_size=(512, 512), _mesh3d=io["ref_mesh3d"],
+        image_size=(512, 512), mesh3d=io["ref_mesh3d"],
     )
     motion = motion_from_offsets(reference, io["mesh_offsets"], io["pose_seq"], fps=30.0)
     for frame, image in enumerate(pose_images(motion, 512, 512)):

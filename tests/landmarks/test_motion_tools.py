@@ -32,7 +32,7 @@ def test_driving_video_transferred_onto_itself_is_reproduced(driving_track):
     neutral = most_neutral_frame(track.blendshapes, track.blendshape_names)
     reference = FaceObservation(
         track.landmarks[0], track.blendshapes[0], track.transforms[0], track.image_size,
-        track.blendshape_names, _mesh3d=track.mesh3d[neutral].astype(np.float64),
+        track.blendshape_names, mesh3d=track.mesh3d[neutral].astype(np.float64),
     )
     motion = motion_from_face_track(reference, track)
     assert motion.num_frames == 125 and motion.fps == 25.0

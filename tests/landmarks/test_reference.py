@@ -32,6 +32,7 @@ def test_crop_box_frames_the_face(portrait_3x4):
     assert 0.45 < max(x1 - x0, y1 - y0) / box.size < 0.55
     assert abs((x0 + x1) / 2 - (box.x0 + box.size / 2)) < 0.03 * box.size
     assert abs((y0 + y1) / 2 - (box.y0 + box.size / 2)) < 0.03 * box.size
+    np.testing.assert_array_equal(prepared.image, crop_to_box(portrait_3x4, box))
     np.testing.assert_array_equal(prepared.image, portrait_3x4[box.y0: box.y1, box.x0: box.x1])
 
 

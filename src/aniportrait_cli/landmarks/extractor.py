@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from aniportrait_cli.errors import InputError
-from aniportrait_cli.landmarks.face_geometry import default_model_path, estimate_face_geometry
+from aniportrait_cli.landmarks.face_geometry import NUM_MESH_VERTICES, default_model_path, estimate_face_geometry
 
 NUM_LANDMARKS = 478
 NUM_BLENDSHAPES = 52
@@ -42,6 +42,8 @@ class FaceObservation:
     blendshapes   (52,) float32     ARKit-style expression scores in [0, 1]; names in `blendshape_names`
     transform     (4, 4) float64    facial transformation matrix (canonical metric face -> camera space)
     image_size    (width, height)   of the image the landmarks are normalised to
+    mesh3d        (468, 3) float64  the face in MediaPipe's canonical metric space; computed from the
+                                    landmarks (`face_geometry.estimate_face_geometry`) when not given
     """
 
     landmarks: np.ndarray
@@ -49,14 +51,15 @@ class FaceObservation:
     transform: np.ndarray
     image_size: tuple[int, int]
     blendshape_names: tuple[str, ...] = ()
-    _mesh3d: np.ndarray | None = field(default=None, repr=False)
+    mesh3d: np.ndarray | None = field(default=None, repr=False)
 
-    @property
-    def mesh3d(self) -> np.ndarray:
-        """The face in MediaPipe's canonical metric space, (468, 3) float64 (recomputed, see `face_geometry`)."""
-        if self._mesh3d is None:
-            self._mesh3d, _ = estimate_face_geometry(self.landmarks, self.image_size)
-        return self._mesh3d
+    def __post_init__(self) -> None:
+        self.landmarks = np.asarray(self.landmarks, dtype=np.float32)
+        self.transform = np.asarray(self.transform, dtype=np.float64)
+        self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
+        if self.mesh3d is None:
+            self.mesh3d, _ = estimate_face_geometry(self.landmarks, self.image_size)
+        self.mesh3d = np.asarray(self.mesh3d, dtype=np.float64)
 
     @property
     def pixels(self) -> np.ndarray:
@@ -365,7 +368,7 @@ def track_video(
     """
     if not fps > 0:
         raise ValueError(f"fps must be > 0, got {fps}")
-    landmarks, blendshapes, transforms, present = [], [], [], []
+    landmarks, blendshapes, transforms, meshes, present = [], [], [], [], []
     names: tuple[str, ...] = ()
     image_size: tuple[int, int] | None = None
     warned = False
@@ -382,6 +385,7 @@ def track_video(
                 landmarks.append(face.landmarks)
                 blendshapes.append(face.blendshapes if face.blendshapes.size else np.zeros(NUM_BLENDSHAPES, np.float32))
                 transforms.append(face.transform)
+                meshes.append(face.mesh3d.astype(np.float32))
                 names = names or face.blendshape_names
                 present.append(True)
                 if len(faces) > 1 and not warned and on_warning is not None:
@@ -391,6 +395,7 @@ def track_video(
                 landmarks.append(np.zeros((NUM_LANDMARKS, 3), np.float32))
                 blendshapes.append(np.zeros(NUM_BLENDSHAPES, np.float32))
                 transforms.append(np.eye(4))
+                meshes.append(np.zeros((NUM_MESH_VERTICES, 3), np.float32))
                 present.append(False)
             if progress is not None:
                 progress(index + 1, num_frames)
@@ -409,10 +414,7 @@ def track_video(
     landmarks_arr = fill_missing_frames(np.stack(landmarks), present_arr)
     blendshapes_arr = fill_missing_frames(np.stack(blendshapes), present_arr)
     transforms_arr = np.stack(transforms)
-    meshes = np.empty((len(present), 468, 3), dtype=np.float32)
-    for t in range(len(present)):
-        mesh, transform = estimate_face_geometry(landmarks_arr[t], image_size)
-        meshes[t] = mesh
-        if not present_arr[t]:
-            transforms_arr[t] = transform
+    meshes = np.stack(meshes)
+    for t in np.flatnonzero(~present_arr):
+        meshes[t], transforms_arr[t] = estimate_face_geometry(landmarks_arr[t], image_size)
     return FaceTrack(landmarks_arr, blendshapes_arr, transforms_arr, meshes, present_arr, float(fps), image_size, names)
