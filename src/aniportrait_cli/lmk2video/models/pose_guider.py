@@ -14,6 +14,8 @@ from diffusers.models.attention_processor import Attention
 from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
+from .layout import fold_frames, unfold_frames
+
 # Channel widths of the fixed input conv stack (hard-wired in the original).
 CONV_STACK_CHANNELS = (3, 16, 32, 64, 128)
 
@@ -138,18 +140,5 @@ class PoseGuider(ModelMixin, ConfigMixin):
 
     def forward(self, pose_cond: torch.Tensor) -> list[torch.Tensor]:
         """(b, 3, f, H, W) -> 5 tensors (b, C_k, f, h_k, w_k), the layout the denoising UNet takes."""
-        b, _, f, h, w = pose_cond.shape
-        frames = pose_cond.permute(0, 2, 1, 3, 4).reshape(b * f, 3, h, w).contiguous()
-        return [unfold_frames(fea, b) for fea in self.forward_frames(frames)]
+        return [unfold_frames(fea, pose_cond.shape[0]) for fea in self.forward_frames(fold_frames(pose_cond))]
 
-
-def unfold_frames(x: torch.Tensor, batch: int) -> torch.Tensor:
-    """(b*f, c, h, w) -> (b, c, f, h, w) view."""
-    n, c, h, w = x.shape
-    return x.reshape(batch, n // batch, c, h, w).permute(0, 2, 1, 3, 4)
-
-
-def fold_frames(x: torch.Tensor) -> torch.Tensor:
-    """(b, c, f, h, w) -> (b*f, c, h, w), contiguous."""
-    b, c, f, h, w = x.shape
-    return x.permute(0, 2, 1, 3, 4).reshape(b * f, c, h, w).contiguous()
