@@ -1,0 +1,221 @@
+"""wav2vec2 features for clips of any length, with working memory bounded by a window, not by the clip.
+
+What the original does (and what this reproduces for clips up to `WHOLE_CLIP_MAX_FRAMES`):
+normalise the whole clip, run the conv feature extractor, resample its time axis linearly (align_corners) to the
+video frame count, then feature projection + transformer encoder over the whole clip at once.
+
+How long clips stay bounded:
+* Conv features are computed exactly, in chunks of `CNN_CHUNK_FRAMES` output frames with the receptive-field
+  overlap. The only clip-wide step, layer 0's GroupNorm (per channel over all time), gets exact statistics from
+  the 10x10 second-moment matrix of the input patches (the conv is linear), and is folded into that conv.
+* The transformer attends over the whole sequence (O(T^2)); past `WHOLE_CLIP_MAX_FRAMES` (30 s at 30 fps) it runs
+  on overlapping windows of `WINDOW_FRAMES`, and the overlaps are cross-faded (`stitch`).
+Arrays that grow with the clip are only the per-frame results (~0.1 MB per second of features).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from transformers import Wav2Vec2Model
+
+from aniportrait_cli.errors import InputError
+
+SAMPLE_RATE = 16000
+MODEL_FPS = 30
+NORMALISE_EPS = 1e-7
+
+# Conv features per chunk: 100 frames = 2 s of audio; keeps the 512-channel intermediates cache-sized.
+CNN_CHUNK_FRAMES = 100
+# Exact whole-clip transformer up to 30 s; longer clips use windows of the same size.
+WHOLE_CLIP_MAX_FRAMES = 900
+WINDOW_FRAMES = 900
+# Consecutive windows share at least 4 s: 1 s at each side is dropped (edge effects of the +-2 s positional
+# conv), the middle 2 s are cross-faded linearly.
+WINDOW_OVERLAP = 120
+WINDOW_TRIM = 30
+
+Progress = Callable[[int], None]
+
+
+def count_frames(num_samples: int, fps: float = MODEL_FPS) -> int:
+    """Video frames covering the audio: ceil(seconds * fps), exact in integers for integer fps."""
+    if float(fps).is_integer():
+        return max(1, -(-num_samples * int(fps) // SAMPLE_RATE))
+    return max(1, math.ceil(num_samples * fps / SAMPLE_RATE - 1e-9))
+
+
+def check_samples(samples: np.ndarray, min_samples: int) -> np.ndarray:
+    """Mono float32 samples, or InputError saying what is wrong."""
+    samples = np.asarray(samples)
+    if samples.ndim != 1:
+        raise InputError(f"audio must be mono 1-D samples at 16 kHz, got an array of shape {samples.shape}")
+    if not np.issubdtype(samples.dtype, np.floating) and not np.issubdtype(samples.dtype, np.integer):
+        raise InputError(f"audio samples must be numbers, got dtype {samples.dtype}")
+    if samples.size < min_samples:
+        raise InputError(
+            f"audio is too short: {samples.size} samples ({samples.size / SAMPLE_RATE * 1000:.0f} ms); "
+            f"the audio models need at least {min_samples} samples ({min_samples / SAMPLE_RATE * 1000:.0f} ms) at 16 kHz"
+        )
+    samples = samples.astype(np.float32, copy=False)
+    if not np.isfinite(samples).all():
+        raise InputError("audio contains NaN or infinite samples; re-export the file")
+    return samples
+
+
+def normalise(samples: np.ndarray) -> np.ndarray:
+    """Whole-clip zero mean / unit variance as wav2vec2's feature extractor: (x - mean) / sqrt(var + 1e-7)."""
+    samples = np.asarray(samples, dtype=np.float32)
+    return (samples - samples.mean()) / np.sqrt(samples.var() + NORMALISE_EPS)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Conv feature extractor
+
+
+def receptive_field(backbone: Wav2Vec2Model) -> tuple[int, int]:
+    """(receptive field, hop) of the conv stack in samples: 400 and 320 for wav2vec2."""
+    field, hop = 1, 1
+    for layer in backbone.feature_extractor.conv_layers:
+        field += (layer.conv.kernel_size[0] - 1) * hop
+        hop *= layer.conv.stride[0]
+    return field, hop
+
+
+def min_samples(backbone: Wav2Vec2Model) -> int:
+    return receptive_field(backbone)[0]
+
+
+def conv_features(
+    backbone: Wav2Vec2Model,
+    input_values: torch.Tensor,
+    chunk_frames: int = CNN_CHUNK_FRAMES,
+    progress: Progress | None = None,
+) -> torch.Tensor:
+    """(N,) normalised samples -> (C, Tc) conv features, equal to `backbone.feature_extractor` on the whole clip."""
+    layers = backbone.feature_extractor.conv_layers
+    field, hop = receptive_field(backbone)
+    total = (input_values.shape[0] - field) // hop + 1
+    if total < 1:
+        raise InputError(f"audio is too short: {input_values.shape[0]} samples, need at least {field}")
+    first = _fold_group_norm(layers[0], input_values) if backbone.config.feat_extract_norm == "group" else None
+    out = None
+    for start in range(0, total, chunk_frames):
+        stop = min(total, start + chunk_frames)
+        segment = input_values[start * hop : (stop - 1) * hop + field].unsqueeze(0).unsqueeze(0)
+        if first is not None:
+            weight, bias = first
+            hidden = layers[0].activation(F.conv1d(segment, weight, bias, stride=layers[0].conv.stride))
+            rest = layers[1:]
+        else:
+            hidden, rest = segment, layers
+        for layer in rest:
+            hidden = layer(hidden)
+        if out is None:
+            out = hidden.new_empty(hidden.shape[1], total)
+        out[:, start:stop] = hidden[0]
+        if progress is not None:
+            progress(stop - start)
+    return out
+
+
+def _fold_group_norm(layer: torch.nn.Module, input_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Layer 0 conv + its clip-wide GroupNorm as a single conv (weight, bias).
+
+    Each channel y_c = w_c . p (+ b_c) is linear in the input patches p, so its mean and variance over the whole
+    clip follow exactly from the patches' mean vector and second-moment matrix (float64), computed in one pass.
+    """
+    conv, norm = layer.conv, layer.layer_norm
+    patches = input_values.unfold(0, conv.kernel_size[0], conv.stride[0]).double()
+    patch_mean = patches.mean(0)
+    second_moment = patches.T @ patches / patches.shape[0]
+    weight = conv.weight[:, 0, :].double()
+    bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(weight[:, 0])
+    mean = weight @ patch_mean + bias
+    variance = ((weight @ second_moment) * weight).sum(1) + 2 * bias * (weight @ patch_mean) + bias**2 - mean**2
+    scale = norm.weight.double() / torch.sqrt(variance.clamp_min(0) + norm.eps)
+    folded_weight = (weight * scale.unsqueeze(1)).unsqueeze(1).to(conv.weight.dtype)
+    folded_bias = ((bias - mean) * scale + norm.bias.double()).to(conv.weight.dtype)
+    return folded_weight, folded_bias
+
+
+def resample_frames(features: torch.Tensor, num_frames: int) -> torch.Tensor:
+    """(C, Tc) -> (num_frames, C): linear, align_corners=True, as the original."""
+    resampled = F.interpolate(features.unsqueeze(0), size=num_frames, mode="linear", align_corners=True)
+    return resampled[0].T
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Transformer encoder, whole clip or windows
+
+
+def encode(
+    backbone: Wav2Vec2Model,
+    frames: torch.Tensor,
+    progress: Progress | None = None,
+    whole_clip_max: int = WHOLE_CLIP_MAX_FRAMES,
+    window: int = WINDOW_FRAMES,
+    overlap: int = WINDOW_OVERLAP,
+    trim: int = WINDOW_TRIM,
+) -> torch.Tensor:
+    """(T, C) resampled conv features -> (T, hidden) last hidden state (windowed past `whole_clip_max` frames)."""
+    total = frames.shape[0]
+    if total <= whole_clip_max:
+        starts, length = [0], total
+    else:
+        starts, length = plan_windows(total, window, overlap), window
+    pieces = []
+    for start in starts:
+        hidden, _ = backbone.feature_projection(frames[start : start + length].unsqueeze(0))
+        pieces.append(backbone.encoder(hidden).last_hidden_state[0])
+        if progress is not None:
+            progress(length)
+    if len(pieces) == 1:
+        return pieces[0]
+    return stitch(pieces, starts, total, trim=trim)
+
+
+def plan_windows(total: int, length: int, min_overlap: int) -> list[int]:
+    """Start frames of equal-length windows covering [0, total), consecutive ones overlapping >= min_overlap."""
+    if total <= length:
+        return [0]
+    if not 0 <= min_overlap < length:
+        raise ValueError(f"overlap {min_overlap} must be in [0, {length})")
+    count = -(-(total - length) // (length - min_overlap)) + 1
+    return [math.floor(k * (total - length) / (count - 1) + 0.5) for k in range(count)]
+
+
+def stitch(pieces: Sequence[torch.Tensor], starts: Sequence[int], total: int, trim: int = 0) -> torch.Tensor:
+    """Overlap-add of per-window results (L_k, ...) placed at `starts`, cross-faded linearly in the overlaps.
+
+    In each overlap the first/last `trim` frames (near a window edge) get no weight; across the rest the weight
+    moves linearly from the earlier window to the later one. Weights are normalised, so they always sum to 1.
+    """
+    ends = [s + p.shape[0] for s, p in zip(starts, pieces)]
+    out = pieces[0].new_zeros((total,) + tuple(pieces[0].shape[1:]))
+    weight_sum = pieces[0].new_zeros(total)
+    for k, (piece, start, end) in enumerate(zip(pieces, starts, ends)):
+        weights = piece.new_ones(piece.shape[0])
+        if k > 0 and ends[k - 1] > start:
+            weights *= _ramp(ends[k - 1] - start, piece.shape[0], trim, rising=True).to(piece)
+        if k + 1 < len(pieces) and end > starts[k + 1]:
+            weights *= _ramp(end - starts[k + 1], piece.shape[0], trim, rising=False).to(piece)
+        shape = (-1,) + (1,) * (piece.dim() - 1)
+        out[start:end] += piece * weights.view(shape)
+        weight_sum[start:end] += weights
+    return out / weight_sum.view((-1,) + (1,) * (out.dim() - 1))
+
+
+def _ramp(overlap: int, length: int, trim: int, rising: bool) -> torch.Tensor:
+    """Weights over a window of `length` frames for an overlap of `overlap` frames at its start (rising) or end."""
+    trim = min(trim, (overlap - 1) // 2)
+    middle = overlap - 2 * trim
+    ramp = torch.ones(length, dtype=torch.float64)
+    fade = torch.arange(1, middle + 1, dtype=torch.float64) / (middle + 1)
+    head = torch.cat([torch.zeros(trim, dtype=torch.float64), fade])
+    ramp[: head.shape[0]] = head
+    return ramp if rising else ramp.flip(0)

@@ -1,0 +1,272 @@
+"""Audio -> per-frame face mesh offsets and head pose (the "audio2lmk" stage of AniPortrait).
+
+    pipe = Audio2LmkPipeline.from_pretrained("audio2mesh.pt", "audio2pose.pt")
+    offsets = pipe.mesh_offsets(samples_16k)               # (T, 468, 3) float32
+    pose = pipe.head_pose(samples_16k, pose_style=7)        # (T, 6) float32, damped + smoothed
+    both = pipe.predict(samples_16k, pose_style=7)          # one call, shares work between the two models
+
+T = ceil(seconds * fps). The models run at their native 30 fps; other frame rates are linear resamplings of the
+30 fps tracks. Works for any clip length (see `features` for the long-audio windows, `pose_chunks` for the pose
+chunking and the `compat` mode that reproduces the original script's 5 s pieces).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aniportrait_cli.audio2lmk import features, pose_chunks
+from aniportrait_cli.audio2lmk.configs import MESH_CONFIG, POSE_CONFIG, infer_mesh_config, infer_pose_config
+from aniportrait_cli.audio2lmk.features import MODEL_FPS
+from aniportrait_cli.audio2lmk.loading import load_strict, read_state_dict
+from aniportrait_cli.audio2lmk.models import Audio2MeshModel, Audio2PoseModel
+from aniportrait_cli.audio2lmk.tiny import randomize_
+from aniportrait_cli.errors import InputError
+from aniportrait_cli.landmarks.pose_track import damp_rotations, moving_average, resample_track
+
+ProgressCallback = Callable[[int, int], None]
+NUM_VERTICES = 468
+
+
+@dataclass
+class Audio2LmkOutput:
+    mesh_offsets: np.ndarray | None  # (T, 468, 3) float32
+    head_pose: np.ndarray | None  # (T, 6) float32: rx, ry, rz degrees, tx, ty, tz (damped + smoothed)
+    head_pose_raw: np.ndarray | None  # (T30, 6) float32 decoder output at 30 fps, before post-processing
+
+
+class Audio2LmkPipeline:
+    def __init__(self, mesh_model: Audio2MeshModel, pose_model: Audio2PoseModel, device: str | torch.device = "cpu"):
+        self.device = torch.device(device)
+        self.mesh_model = mesh_model.to(self.device).eval()
+        self.pose_model = pose_model.to(self.device).eval()
+        # Audio models trained with a frozen conv front end carry identical conv weights: compute them once.
+        self.shares_conv_features = _same_tensors(
+            mesh_model.audio_encoder.feature_extractor, pose_model.audio_encoder.feature_extractor
+        )
+        self.last_timings: dict[str, float] = {}
+
+    # -- construction -------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        mesh_path: str | Path,
+        pose_path: str | Path,
+        device: str | torch.device = "cpu",
+        mesh_config: dict | None = None,
+        pose_config: dict | None = None,
+    ) -> Audio2LmkPipeline:
+        """Load the released `audio2mesh.pt` / `audio2pose.pt` (or .safetensors) strictly.
+
+        Sizes are inferred from the tensor shapes unless a config (constructor kwargs) is given.
+        """
+        mesh = _load_model(Audio2MeshModel, mesh_path, mesh_config, infer_mesh_config)
+        pose = _load_model(Audio2PoseModel, pose_path, pose_config, infer_pose_config)
+        return cls(mesh, pose, device)
+
+    @classmethod
+    def from_config(
+        cls,
+        mesh_config: dict | None = None,
+        pose_config: dict | None = None,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+    ) -> Audio2LmkPipeline:
+        """Seeded random weights (full size by default; pass `configs.TINY_*_CONFIG` for tests)."""
+        mesh = randomize_(Audio2MeshModel(**(mesh_config or MESH_CONFIG)), seed * 2)
+        pose = randomize_(Audio2PoseModel(**(pose_config or POSE_CONFIG)), seed * 2 + 1)
+        return cls(mesh, pose, device)
+
+    # -- public API ---------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def frame_count(num_samples: int, fps: float = MODEL_FPS) -> int:
+        return features.count_frames(num_samples, fps)
+
+    def mesh_offsets(self, samples_16k: np.ndarray, fps: float = MODEL_FPS, progress: ProgressCallback | None = None) -> np.ndarray:
+        """(T, 468, 3) float32 per-vertex offsets to add to the reference's canonical mesh."""
+        return self.predict(samples_16k, fps=fps, pose_style=None, progress=progress).mesh_offsets
+
+    def head_pose(
+        self,
+        samples_16k: np.ndarray,
+        pose_style: int,
+        fps: float = MODEL_FPS,
+        compat: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> np.ndarray:
+        """(T, 6) float32 head pose (rotations x0.5, width-7 moving average), like the original's pose_seq."""
+        return self.predict(samples_16k, pose_style, fps, compat, progress, mesh=False).head_pose
+
+    def predict(
+        self,
+        samples_16k: np.ndarray,
+        pose_style: int | None,
+        fps: float = MODEL_FPS,
+        compat: bool = False,
+        progress: ProgressCallback | None = None,
+        mesh: bool = True,
+    ) -> Audio2LmkOutput:
+        """Mesh offsets (if `mesh`) and head pose (if `pose_style` is not None) for one clip.
+
+        compat=True reproduces the original script's pose chunking exactly (5 s pieces, wav2vec2 run per piece,
+        a head-pose jump at each piece boundary); the default gives a continuous track (see `pose_chunks`).
+        `progress(done, total)` is called as work completes.
+        """
+        if fps <= 0:
+            raise InputError(f"fps must be > 0, got {fps}")
+        if pose_style is not None:
+            pose_style = self._check_style(pose_style)
+        samples = features.check_samples(samples_16k, features.min_samples(self.mesh_model.audio_encoder))
+        input_values = torch.from_numpy(features.normalise(samples)).to(self.device)
+        num_frames = features.count_frames(samples.shape[0], MODEL_FPS)
+        want_pose = pose_style is not None
+        stages = ["mesh conv", "mesh encoder"] if mesh else []
+        if want_pose:
+            shared = mesh and self.shares_conv_features and not compat
+            stages += ["pose encoder", "pose decoder"] if shared else ["pose conv", "pose encoder", "pose decoder"]
+        tracker = _Tracker(progress, stages, num_frames)
+        self.last_timings = {}
+        with torch.inference_mode():
+            mesh_conv = offsets = raw_pose = None
+            if mesh:
+                mesh_conv, hidden = self._hidden_states(self.mesh_model, input_values, num_frames, tracker, "mesh")
+                offsets = self.mesh_model.head(hidden).reshape(num_frames, NUM_VERTICES, 3).float().cpu().numpy()
+            if want_pose:
+                start = time.perf_counter()
+                if compat:
+                    raw_pose = self._pose_compat(input_values, num_frames, pose_style, tracker)
+                else:
+                    shared = mesh_conv if (self.shares_conv_features and mesh_conv is not None) else None
+                    raw_pose = self._pose_continuous(input_values, num_frames, pose_style, tracker, shared)
+                raw_pose = raw_pose.float().cpu().numpy()
+                self.last_timings["pose total"] = time.perf_counter() - start
+        pose = None
+        if raw_pose is not None:
+            pose = moving_average(damp_rotations(raw_pose))
+        out_frames = features.count_frames(samples.shape[0], fps)
+        if out_frames != num_frames or fps != MODEL_FPS:
+            if offsets is not None:
+                offsets = resample_track(offsets, MODEL_FPS, fps, out_frames)
+            if pose is not None:
+                pose = resample_track(pose, MODEL_FPS, fps, out_frames)
+        return Audio2LmkOutput(mesh_offsets=offsets, head_pose=pose, head_pose_raw=raw_pose)
+
+    # -- internals ----------------------------------------------------------------------------------------------
+
+    def _check_style(self, pose_style) -> int:
+        count = self.pose_model.config.num_styles
+        if isinstance(pose_style, bool) or not isinstance(pose_style, (int, np.integer)) or not 0 <= pose_style < count:
+            raise InputError(f"pose style must be an integer in 0..{count - 1}, got {pose_style!r}")
+        return int(pose_style)
+
+    def _hidden_states(self, model, input_values, num_frames, tracker, name, conv=None):
+        """(conv features, (T, hidden) last hidden state) of `model`'s backbone for the whole clip."""
+        backbone = model.audio_encoder
+        start = time.perf_counter()
+        if conv is None:
+            conv = features.conv_features(backbone, input_values, progress=tracker.stage(f"{name} conv", _conv_frames(backbone, input_values)))
+        self.last_timings[f"{name} conv"] = time.perf_counter() - start
+        start = time.perf_counter()
+        frames = features.resample_frames(conv, num_frames)
+        windows = _encoder_work(num_frames)
+        hidden = features.encode(backbone, frames, progress=tracker.stage(f"{name} encoder", windows))
+        self.last_timings[f"{name} encoder"] = time.perf_counter() - start
+        return conv, hidden
+
+    def _pose_continuous(self, input_values, num_frames, pose_style, tracker, conv):
+        model = self.pose_model
+        _, hidden = self._hidden_states(model, input_values, num_frames, tracker, "pose", conv=conv)
+        memory = model.in_fn(hidden)
+        spans = pose_chunks.continuity_chunks(num_frames)
+        start = time.perf_counter()
+        step = tracker.stage("pose decoder", sum(b - a for a, b in spans))
+        poses = pose_chunks.decode(model, [memory[a:b] for a, b in spans], pose_style, progress=step)
+        self.last_timings["pose decoder"] = time.perf_counter() - start
+        return features.stitch(poses, [a for a, _ in spans], num_frames)
+
+    def _pose_compat(self, input_values, num_frames, pose_style, tracker):
+        """The original script: each piece's audio through wav2vec2 on its own, decoded on its own, concatenated."""
+        model = self.pose_model
+        backbone = model.audio_encoder
+        pieces = pose_chunks.compat_pieces(input_values.shape[0], num_frames)
+        start = time.perf_counter()
+        conv_step = tracker.stage("pose conv", len(pieces))
+        encoder_step = tracker.stage("pose encoder", len(pieces))
+        memories = []
+        for piece in pieces:
+            piece_values = input_values[piece.sample_start : piece.sample_stop]
+            conv = features.conv_features(backbone, piece_values)
+            conv_step(1)
+            frames = features.resample_frames(conv, piece.num_frames)
+            memories.append(model.in_fn(features.encode(backbone, frames)))
+            encoder_step(1)
+        self.last_timings["pose backbone"] = time.perf_counter() - start
+        start = time.perf_counter()
+        step = tracker.stage("pose decoder", num_frames)
+        poses = pose_chunks.decode(model, memories, pose_style, progress=step)
+        self.last_timings["pose decoder"] = time.perf_counter() - start
+        return torch.cat(poses, dim=0)
+
+
+def _load_model(cls, path, config, infer):
+    state_dict = read_state_dict(path)
+    if config is None:
+        try:
+            config = infer(state_dict)
+        except KeyError as exc:
+            raise InputError(f"{path}: not a {cls.__name__} checkpoint (no key {exc.args[0]!r})") from None
+    with torch.device("meta"):
+        model = cls(**config)
+    load_strict(model, state_dict, str(path))
+    return model.eval()
+
+
+def _same_tensors(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(
+        sa[k].shape == sb[k].shape and sa[k].dtype == sb[k].dtype and torch.equal(sa[k], sb[k]) for k in sa
+    )
+
+
+def _conv_frames(backbone, input_values) -> int:
+    field, hop = features.receptive_field(backbone)
+    return (input_values.shape[0] - field) // hop + 1
+
+
+def _encoder_work(num_frames: int) -> int:
+    if num_frames <= features.WHOLE_CLIP_MAX_FRAMES:
+        return num_frames
+    return len(features.plan_windows(num_frames, features.WINDOW_FRAMES, features.WINDOW_OVERLAP)) * features.WINDOW_FRAMES
+
+
+class _Tracker:
+    """Maps each stage's own units onto one bar of `len(stages) * num_frames` steps."""
+
+    def __init__(self, callback: ProgressCallback | None, stages: list[str], num_frames: int):
+        self.callback = callback
+        self.stages = stages
+        self.span = num_frames
+        self.total = max(1, len(stages) * num_frames)
+        self.done = 0
+
+    def stage(self, name: str, units: int) -> Callable[[int], None]:
+        if self.callback is None:
+            return lambda amount: None
+        base = self.stages.index(name) * self.span
+        state = {"units": 0}
+
+        def advance(amount: int) -> None:
+            state["units"] += amount
+            done = base + min(self.span, round(self.span * state["units"] / max(1, units)))
+            if done > self.done:
+                self.done = done
+                self.callback(done, self.total)
+
+        return advance
