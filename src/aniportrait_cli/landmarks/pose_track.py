@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# The original halves the predicted rotations before smoothing (audio2pose output and templates alike).
+# The original halves the rotations audio2pose predicts before smoothing them (pose templates are used as given).
 ROTATION_DAMPING = 0.5
 SMOOTH_WINDOW = 7
 

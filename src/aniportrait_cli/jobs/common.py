@@ -1,0 +1,112 @@
+"""Steps every rendering job shares: the reference portrait, motion timing, and the output video."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from aniportrait_cli.jobs.options import RenderOptions
+from aniportrait_cli.motion import Motion
+
+
+@dataclass
+class Reference:
+    """The reference portrait as the renderers see it.
+
+    prepared   the original image, its face and the square crop around it (for paste-back)
+    square     the square crop resized to size x size: the frame geometry of every generated frame
+    face       the face measured on `square` (landmarks, facial transformation matrix, canonical mesh)
+    """
+
+    path: Path
+    prepared: object  # landmarks.reference.PreparedReference
+    square: np.ndarray
+    face: object  # landmarks.extractor.FaceObservation
+
+    @property
+    def cropped(self) -> bool:
+        return self.prepared.cropped
+
+
+def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = None) -> Reference:
+    """Find the face in the portrait at `path` (or in `image`, e.g. a video's first frame, named by `path`)."""
+    import cv2
+
+    from aniportrait_cli.landmarks.extractor import FaceLandmarkExtractor
+    from aniportrait_cli.landmarks.reference import prepare_reference, reference_face_at
+    from aniportrait_cli.media import load_image
+
+    if image is None:
+        image = load_image(path)
+    with FaceLandmarkExtractor(mode="image") as extractor:
+        prepared = prepare_reference(image, path, crop="auto", on_warning=reporter.note_once, extractor=extractor)
+        interpolation = cv2.INTER_AREA if prepared.image.shape[0] > size else cv2.INTER_CUBIC
+        square = cv2.resize(prepared.image, (size, size), interpolation=interpolation)
+        face = reference_face_at(square, size, size, path, on_warning=reporter.note_once, extractor=extractor)
+    return Reference(Path(path), prepared, square, face)
+
+
+def fit_motion(motion: Motion, fps: float, num_frames: int) -> Motion:
+    """The motion at the output rate with exactly `num_frames` frames (resampling the motion, never the frames,
+    so audio and video stay in sync at any --fps)."""
+    if abs(motion.fps - fps) < 1e-9 and motion.num_frames == num_frames:
+        return motion
+    return motion.resampled(fps, num_frames)
+
+
+class FrameSink:
+    """Takes generated frames in order: optional paste-back into the full reference, optional debug grid
+    (reference | pose image | result, like the original's), then the H.264 encoder."""
+
+    def __init__(self, output: Path, reference: Reference, motion: Motion, options: RenderOptions,
+                 audio_path: Path | None):
+        from aniportrait_cli.media import VideoWriter
+
+        self.reference = reference
+        self.motion = motion
+        self.size = options.size
+        self.paste_back = reference.cropped if options.paste_back is None else bool(options.paste_back and reference.cropped)
+        self.grid = options.grid
+        if self.grid:
+            width, height = 3 * self.size, self.size
+        elif self.paste_back:
+            height, width = reference.prepared.original.shape[:2]
+        else:
+            width = height = self.size
+        self.count = 0
+        self.writer = VideoWriter(output, motion.fps, width, height, audio_path=audio_path, num_frames=motion.num_frames)
+
+    def __call__(self, frame: np.ndarray) -> None:
+        if self.grid:
+            from aniportrait_cli.landmarks.motion_tools import pose_image
+
+            pose = pose_image(self.motion, self.count, self.size, self.size)
+            frame = np.concatenate([self.reference.square, pose, frame], axis=1)
+        elif self.paste_back:
+            frame = self.reference.prepared.paste_back(frame)
+        self.writer.write(frame)
+        self.count += 1
+
+    def close(self) -> Path:
+        if self.count != self.motion.num_frames:
+            self.writer.abort()
+            raise RuntimeError(f"renderer produced {self.count} frames, expected {self.motion.num_frames}")
+        return self.writer.close()
+
+    def abort(self) -> None:
+        self.writer.abort()
+
+
+def finish(reporter, output: Path, num_frames: int, fps: float, engine: str, extra: dict | None = None) -> None:
+    seconds = num_frames / fps
+    reporter.info(f"wrote {output} ({num_frames} frames, {seconds:.2f} s at {fps:g} fps, {engine} engine) "
+                  f"in {reporter.elapsed_s:.1f} s")
+    reporter.emit_json({"status": "ok", "output": str(output), "frames": num_frames, "fps": fps,
+                        "duration_s": round(seconds, 3), "engine": engine, "elapsed_s": round(reporter.elapsed_s, 2),
+                        **(extra or {})})
+
+
+ProgressFn = Callable[[int, int | None], None]
