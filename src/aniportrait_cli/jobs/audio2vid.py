@@ -1,21 +1,37 @@
-"""audio2vid: reference portrait + audio -> talking video."""
+"""audio2vid: reference portrait + speech or singing -> talking video of exactly the audio's length."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aniportrait_cli.errors import InputError, NotAvailableYet
+from aniportrait_cli.errors import InputError
+from aniportrait_cli.jobs.common import finish, fit_motion, load_reference
 from aniportrait_cli.jobs.options import RenderOptions
 from aniportrait_cli.jobs.outputs import check_output, default_output
+from aniportrait_cli.motion import Motion
 
 
 def run(ref: Path, audio: Path | None, motion: Path | None, pose_from: str | None, output: Path | None,
         options: RenderOptions, reporter) -> Path:
-    from aniportrait_cli.media import load_audio, load_image
+    from aniportrait_cli.jobs.rendering import motion_from_audio, pick_engine, render_motion
+    from aniportrait_cli.media import load_audio
 
     if audio is None:
         raise InputError("--audio is required: the speech or singing to lip-sync (and to put in the video)")
     output = check_output(output or default_output(ref, audio), options.overwrite)
-    load_image(ref)
-    load_audio(audio)
-    raise NotAvailableYet("audio2vid rendering is not available yet in this build (engines land in a later release)")
+    clip = load_audio(audio)
+    reference = load_reference(ref, options.size, reporter)
+    pick_engine(options, reporter)
+    moving = Motion.load(motion) if motion is not None else motion_from_audio(reference, clip, options, reporter)
+    moving = fit_motion(moving, options.fps, clip.num_frames(options.fps))
+    if pose_from is not None:
+        from aniportrait_cli.landmarks.edit_pose import resolve_pose_source
+        from aniportrait_cli.landmarks.motion_tools import with_pose
+
+        pose = resolve_pose_source(pose_from, moving.num_frames, moving.fps, on_warning=reporter.note_once)
+        moving = with_pose(moving, pose)
+    if options.save_motion is not None:
+        moving.save(options.save_motion)
+    engine = render_motion(reference, moving, output, clip.source, options, reporter)
+    finish(reporter, output, moving.num_frames, moving.fps, engine)
+    return output

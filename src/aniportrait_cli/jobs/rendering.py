@@ -1,13 +1,33 @@
-"""Engine dispatch: motion producers and renderers of the classic and neural engines behind one interface."""
+"""The two engines behind one interface: motion from audio or a driving video, and motion -> frames.
+
+classic: speech analysis + photo warping on the CPU (nothing to download).
+neural:  AniPortrait (Audio2Lmk, then the Lmk2Video diffusion model) with the released weights.
+Both produce and consume the same `Motion`, so every command works with either.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aniportrait_cli.errors import NotAvailableYet
+import numpy as np
+
 from aniportrait_cli.jobs.common import FrameSink, Reference
-from aniportrait_cli.jobs.options import RenderOptions
+from aniportrait_cli.jobs.engines import EngineChoice, choose_engine
+from aniportrait_cli.jobs.options import Engine, RenderOptions
 from aniportrait_cli.motion import Motion
+
+# Both audio models work at 30 fps (the original's rate); other --fps values resample the motion.
+MOTION_FPS = 30.0
+
+
+def pick_engine(options: RenderOptions, reporter) -> EngineChoice:
+    """Choose once per run and say why (only when the choice was not the user's)."""
+    if "engine_choice" not in options.extra:
+        choice = choose_engine(options)
+        if choice.reason:
+            reporter.note_once(choice.reason)
+        options.extra["engine_choice"] = choice
+    return options.extra["engine_choice"]
 
 
 def motion_from_video(reference: Reference, reader, reporter) -> Motion:
@@ -22,9 +42,90 @@ def motion_from_video(reference: Reference, reader, reporter) -> Motion:
 
 
 def motion_from_audio(reference: Reference, audio, options: RenderOptions, reporter) -> Motion:
-    raise NotAvailableYet("motion from audio is not available yet in this build")
+    """Per-frame mesh + head pose at 30 fps for the reference face, from 16 kHz speech or singing."""
+    choice = pick_engine(options, reporter)
+    if choice.engine is Engine.neural:
+        return _neural_motion(reference, audio, options, reporter, choice.device)
+    from aniportrait_cli.classic.audio_motion import motion_from_audio as classic_motion
+
+    face = reference.face
+    return classic_motion(audio.samples, face.mesh3d, face.transform, face.landmarks, seed=options.seed,
+                          fps=MOTION_FPS, num_frames=audio.num_frames(MOTION_FPS))
 
 
 def render_motion(reference: Reference, motion: Motion, output: Path, audio_path: Path | None,
                   options: RenderOptions, reporter) -> str:
-    raise NotAvailableYet("rendering is not available yet in this build")
+    """Render `motion` (already at the output rate) into `output`; returns the engine's name."""
+    choice = pick_engine(options, reporter)
+    sink = FrameSink(output, reference, motion, options, audio_path)
+    try:
+        if choice.engine is Engine.neural:
+            _neural_frames(reference, motion, options, reporter, choice.device, sink)
+        else:
+            _classic_frames(reference, motion, reporter, sink)
+        sink.close()
+    except BaseException:
+        sink.abort()
+        raise
+    return choice.engine.value
+
+
+def _classic_frames(reference: Reference, motion: Motion, reporter, sink: FrameSink) -> None:
+    from aniportrait_cli.classic.renderer import ClassicRenderer
+
+    renderer = ClassicRenderer.from_face(reference.square, reference.face)
+    with reporter.progress() as bar:
+        for frame in renderer.frames(motion, progress=bar.callback("Rendering", motion.num_frames)):
+            sink(frame)
+
+
+def _neural_paths(options: RenderOptions) -> dict[str, Path]:
+    from aniportrait_cli.weights import manager
+
+    return manager.require("neural", options.weights_dir)
+
+
+def _neural_motion(reference: Reference, audio, options: RenderOptions, reporter, device: str) -> Motion:
+    from aniportrait_cli.audio2lmk.pipeline import Audio2LmkPipeline
+    from aniportrait_cli.landmarks.motion_tools import motion_from_offsets
+
+    paths = _neural_paths(options)
+    pipeline = Audio2LmkPipeline.from_pretrained(paths["audio2mesh"], paths["audio2pose"], device=device)
+    with reporter.progress() as bar:
+        result = pipeline.predict(audio.samples, options.resolved_pose_style, MOTION_FPS, options.compat,
+                                  progress=bar.callback("Audio to motion"))
+    return motion_from_offsets(reference.face, result.mesh_offsets, result.head_pose, MOTION_FPS)
+
+
+def _neural_frames(reference: Reference, motion: Motion, options: RenderOptions, reporter, device: str,
+                   sink: FrameSink) -> None:
+    from aniportrait_cli.jobs.devices import resolve_dtype
+    from aniportrait_cli.landmarks.motion_tools import pose_images
+    from aniportrait_cli.lmk2video.loading import ReleaseFiles
+    from aniportrait_cli.lmk2video.pipeline import Lmk2VideoPipeline
+
+    paths = _neural_paths(options)
+    files = ReleaseFiles(
+        denoising_unet=paths["denoising_unet"], motion_module=paths["motion_module"],
+        reference_unet=paths["reference_unet"], pose_guider=paths["pose_guider"],
+        vae_dir=paths["vae"].parent, image_encoder_dir=paths["image_encoder"].parent,
+    )
+    size = options.size
+    with reporter.progress() as bar:
+        tasks: dict[str, object] = {}
+        labels = {"load": "Loading weights", "denoise": "Diffusion", "decode": "Decoding"}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add(labels.get(stage, stage), total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        pipeline = Lmk2VideoPipeline.from_pretrained(files, device=device, dtype=resolve_dtype(options.dtype, device),
+                                                     low_vram=options.low_vram, progress=progress)
+
+        def on_frames(start: int, frames: np.ndarray) -> None:
+            for frame in frames:
+                sink(frame)
+
+        pipeline(reference.square, pose_images(motion, size, size), size, size, steps=options.steps, cfg=options.cfg,
+                 seed=options.seed, progress=progress, on_frames=on_frames)

@@ -1,18 +1,30 @@
-"""vid2vid: reference portrait + driving video -> re-enacted video."""
+"""vid2vid: reference portrait + driving video -> the portrait re-enacting the driving face (its audio kept)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from aniportrait_cli.errors import NotAvailableYet
+import numpy as np
+
+from aniportrait_cli.jobs.common import finish, fit_motion, load_reference
 from aniportrait_cli.jobs.options import RenderOptions
 from aniportrait_cli.jobs.outputs import check_output, default_output
 
 
 def run(ref: Path, video: Path, output: Path | None, options: RenderOptions, reporter) -> Path:
-    from aniportrait_cli.media import VideoReader, load_image
+    from aniportrait_cli.jobs.rendering import motion_from_video, pick_engine, render_motion
+    from aniportrait_cli.media import VideoReader
 
     output = check_output(output or default_output(ref, video), options.overwrite)
-    load_image(ref)
-    VideoReader(video)
-    raise NotAvailableYet("vid2vid rendering is not available yet in this build (engines land in a later release)")
+    reader = VideoReader(video)
+    reference = load_reference(ref, options.size, reporter)
+    pick_engine(options, reporter)
+    motion = motion_from_video(reference, reader, reporter)
+    fps = options.fps or reader.fps
+    num_frames = max(1, int(np.ceil(motion.duration_s * fps - 1e-9)))
+    motion = fit_motion(motion, fps, num_frames)
+    if options.save_motion is not None:
+        motion.save(options.save_motion)
+    engine = render_motion(reference, motion, output, video if reader.info.has_audio else None, options, reporter)
+    finish(reporter, output, motion.num_frames, motion.fps, engine)
+    return output
