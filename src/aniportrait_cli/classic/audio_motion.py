@@ -75,15 +75,16 @@ def mouth_track(features: SpeechFeatures, style: ArticulationStyle = Articulatio
     loudness = np.clip(above / style.loudness_span_db, 0.0, 1.0) ** 0.8
     vowel_height = 1.0 + 0.25 * np.clip(features.openness, -1.5, 1.5)
     fricative = 1.0 - 0.5 * features.hiss
-    opening = np.clip(loudness * vowel_height, 0.0, 1.0) * fricative * features.speech
+    opening = np.clip(loudness * vowel_height, 0.0, 1.0) * fricative
 
-    # A stop consonant is released from closed lips: close the frame before a sharp onset.
+    # Jaw inertia: a light smoothing (the mouth still follows syllables at 4-8 per second) ...
+    opening = _smooth(opening * features.speech, np.array([1.0, 2.0, 1.0]))
+    # ... but closures are hard: lips shut in every silent frame (pauses, and the short silences of stop
+    # consonants inside words), and in the frame before a stop-consonant release.
+    opening[~features.speech] = 0.0
     before_onset = np.flatnonzero(features.onset) - 1
     before_onset = before_onset[before_onset >= 0]
     opening[before_onset] = np.minimum(opening[before_onset], 0.1 * opening[before_onset + 1])
-
-    # Jaw inertia: a light smoothing (the mouth still follows syllables at 4-8 per second).
-    opening = _smooth(opening, np.array([1.0, 2.0, 1.0]))
 
     rounding = -np.clip(features.brightness / 1.5, -1.0, 1.0) * style.lip_shape
     rounding = _smooth(np.where(features.speech, rounding, 0.0), np.array([1.0, 2.0, 3.0, 2.0, 1.0]))

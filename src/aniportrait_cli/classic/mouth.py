@@ -202,9 +202,15 @@ class MouthPainter:
         tongue *= np.clip(gap / max(0.15 * mouth.width, 1.0) - 0.4, 0.0, 1.0)
         color = color * (1.0 - tongue[..., None]) + palette.tongue[None, None, :] * tongue[..., None]
 
-        # Upper teeth: a band under the upper lip, as tall as the opening allows, fading into the corners.
+        # Upper teeth: a band under the upper lip, as tall as the opening allows, fading into the corners, in
+        # the lip's shadow at the top, with faint gaps between the teeth (central incisors widest).
         teeth_height = np.minimum(0.45 * gap, 0.1 * mouth.width) * np.clip(1.3 * centrality, 0.0, 1.0)
         teeth = np.clip(teeth_height - depth + 0.5, 0.0, 1.0) * np.clip(depth + 1.0, 0.0, 1.0)
-        teeth_shade = (0.65 + 0.35 * centrality) * (1.0 - 0.2 * np.clip(depth / np.maximum(teeth_height, 1.0), 0.0, 1.0))
+        relative_depth = np.clip(depth / np.maximum(teeth_height, 1.0), 0.0, 1.0)
+        teeth_shade = (0.62 + 0.38 * centrality) * (1.0 - 0.18 * relative_depth) * (0.8 + 0.2 * np.clip(depth, 0.0, 1.0))
+        offset = np.abs(u - 0.5 * mouth.width) / (0.085 * mouth.width)  # in tooth widths from the middle
+        position = np.where(offset < 1.0, offset, 1.0 + (offset - 1.0) * 1.25)  # side teeth are narrower
+        seam = np.abs(position - np.round(position)) * (0.085 * mouth.width)  # pixels to the nearest gap
+        teeth_shade = teeth_shade * (1.0 - 0.15 * np.clip(1.0 - seam, 0.0, 1.0) * (offset > 0.5))
         teeth_color = palette.teeth[None, None, :] * teeth_shade[..., None]
         return color * (1.0 - teeth[..., None]) + teeth_color * teeth[..., None]

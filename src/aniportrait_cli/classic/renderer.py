@@ -99,6 +99,16 @@ class ClassicRenderer:
         self.warp = PiecewiseAffineWarp(self.image, source_points, triangles, (x0, y0, x1, y1))
         self.painter = MouthPainter(self.image, self.ref_points)
 
+    @classmethod
+    def from_face(cls, image: np.ndarray, face) -> ClassicRenderer:
+        """From a reference image and its `landmarks.extractor.FaceObservation` (measured on that image)."""
+        return cls(image, face.mesh3d, face.transform)
+
+    @property
+    def anchors(self) -> np.ndarray:
+        """(36, 2) pixel positions of the fixed anchor ring; nothing outside it ever changes."""
+        return self._anchors.copy()
+
     # --- geometry -------------------------------------------------------------------------------------
 
     def project(self, mesh: np.ndarray, pose: np.ndarray) -> np.ndarray:

@@ -36,7 +36,9 @@ class PiecewiseAffineWarp:
         ys, xs = np.mgrid[y0:y1, x0:x1]
         self._grid_x = xs.astype(np.float32)
         self._grid_y = ys.astype(np.float32)
-        self._labels = np.empty(self._grid_x.shape, dtype=np.int32)
+        # Triangle index per region pixel of the last warp (`identity_label` where no triangle covers it).
+        self.labels = np.empty(self._grid_x.shape, dtype=np.int32)
+        self.identity_label = int(self.triangles.shape[0])
         # Source triangle corners as a (M, 2, 3) matrix of columns, for the per-frame affine solve.
         self._source_corners = np.transpose(self.source_points[self.triangles], (0, 2, 1))
 
@@ -58,8 +60,8 @@ class PiecewiseAffineWarp:
         """Source coordinates (map_x, map_y) for every pixel of the region, float32 arrays of its shape."""
         target = np.asarray(target_points, dtype=np.float64)
         x0, y0 = self.region[:2]
-        labels = self._labels
-        labels.fill(self.triangles.shape[0])  # identity
+        labels = self.labels
+        labels.fill(self.identity_label)
         corners = np.round((target[self.triangles] - np.array([x0, y0])) * (1 << _SHIFT)).astype(np.int32)
         order = range(self.triangles.shape[0]) if draw_order is None else draw_order
         fill = cv2.fillConvexPoly

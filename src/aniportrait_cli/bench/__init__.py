@@ -1,0 +1,1 @@
+"""Benchmarks runnable with `python -m aniportrait_cli.bench.<name>`."""
