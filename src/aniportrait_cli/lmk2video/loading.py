@@ -8,7 +8,8 @@ key is an error that names the keys.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -228,7 +229,8 @@ def load_vae(folder: Path, dtype: torch.dtype, device: torch.device | str) -> Au
     """diffusers folder (config.json + weights); diffusers converts the old attention key names of sd-vae-ft-mse."""
     _check_folder(folder)
     try:
-        vae = AutoencoderKL.from_pretrained(folder, torch_dtype=dtype, local_files_only=True)
+        # low_cpu_mem_usage would need `accelerate`; the VAE is small enough to load plainly.
+        vae = AutoencoderKL.from_pretrained(folder, torch_dtype=dtype, local_files_only=True, low_cpu_mem_usage=False)
     except (OSError, ValueError) as error:
         raise InputError(f"{folder}: cannot load the VAE ({error}); re-download sd-vae-ft-mse") from None
     return vae.to(device).requires_grad_(False).eval()
@@ -240,10 +242,25 @@ def load_image_encoder(folder: Path, dtype: torch.dtype, device: torch.device | 
 
     _check_folder(folder)
     try:
-        encoder = CLIPVisionModelWithProjection.from_pretrained(folder, dtype=dtype, local_files_only=True)
+        with quiet_transformers():
+            encoder = CLIPVisionModelWithProjection.from_pretrained(folder, dtype=dtype, local_files_only=True)
     except (OSError, ValueError) as error:
         raise InputError(f"{folder}: cannot load the image encoder ({error}); re-download image_encoder") from None
     return encoder.to(device).requires_grad_(False).eval()
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers draws its own progress bars; the CLI owns the display."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _check_folder(folder: Path) -> None:

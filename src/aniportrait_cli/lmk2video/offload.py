@@ -32,8 +32,9 @@ class _WeightSwap:
                         host = host.pin_memory()
                     except RuntimeError:  # pinning can fail on constrained hosts: pageable still works
                         pin = False
-                self.slots.append((sub, name, name in sub._parameters, host))
-        self.unload()
+                slot = (sub, name, name in sub._parameters, host)
+                self._set(*slot)  # release the original right away: never two full copies of the module
+                self.slots.append(slot)
 
     def _set(self, sub: nn.Module, name: str, is_param: bool, tensor: torch.Tensor) -> None:
         if is_param:

@@ -186,9 +186,10 @@ class Lmk2VideoPipeline:
         }
 
     @contextmanager
-    def _use(self, name: str) -> Iterator[None]:
-        """Module `name` on the device (as its placement allows), timed under `name` when benchmarking."""
-        timed = self.timer.measure(name) if self.timer is not None else nullcontext()
+    def _use(self, name: str, label: str | None = None) -> Iterator[None]:
+        """Module `name` on the device (as its placement allows), timed under `label` (default `name`) when
+        benchmarking."""
+        timed = self.timer.measure(label or name) if self.timer is not None else nullcontext()
         with timed, self._placement[name].active():
             yield
 
@@ -274,10 +275,10 @@ class Lmk2VideoPipeline:
     def encode_reference(self, ref_image: np.ndarray, width: int, height: int) -> ReferenceConditioning:
         """CLIP image embedding, VAE latents and the reference-attention bank of the reference image."""
         pixels = clip_pixel_values(_rgb(ref_image, "reference image"))
-        with self._use("image_encoder"):
+        with self._use("image_encoder", "clip"):
             image_embeds = self.image_encoder(pixels.to(self.device, self.dtype)).image_embeds
         vae_pixels = vae_pixel_values(ref_image, width, height).to(self.device, self.dtype)
-        with self._use("vae"):
+        with self._use("vae", "vae_encode"):
             ref_latents = self.vae.encode(vae_pixels).latent_dist.mean * VAE_SCALING_FACTOR
         bank_dtype = torch.float16 if self.numerics.fp16_reference_bank else None
         with self._use("reference_unet"):
@@ -305,7 +306,6 @@ class Lmk2VideoPipeline:
     ) -> torch.Tensor:
         """Run the sampler over all frames; returns the final latents (1, 4, F, H/8, W/8)."""
         num_frames = latents.shape[2]
-        height, width = pose_frames[0].shape[:2]
         scheduler = DDIMScheduler.from_config(self.scheduler.config)
         scheduler.set_timesteps(steps, device=self.device)
         latents = latents.to(self.device, self.dtype) * scheduler.init_noise_sigma
@@ -356,7 +356,8 @@ class Lmk2VideoPipeline:
                 if do_cfg:
                     uncond, cond = noise_pred.chunk(2)
                     noise_pred = uncond + cfg * (cond - uncond)
-                latents = scheduler.step(noise_pred, t, latents, eta=0.0, return_dict=False)[0]
+                with self.timer.measure("scheduler") if self.timer is not None else nullcontext():
+                    latents = scheduler.step(noise_pred, t, latents, eta=0.0, return_dict=False)[0]
                 if on_step is not None:
                     on_step(i, t, latents)
         return latents
@@ -381,7 +382,7 @@ class Lmk2VideoPipeline:
         frames_u8: np.ndarray | None = None
         for start in range(0, num_frames, self.decode_chunk_size):
             z = latents[0, :, start : start + self.decode_chunk_size].permute(1, 0, 2, 3) / VAE_SCALING_FACTOR
-            with self._use("vae"):
+            with self._use("vae", "vae_decode"):
                 images = self.vae.decode(z.to(self.dtype)).sample
             images = (images / 2 + 0.5).clamp(0, 1)
             if output_type == "float":

@@ -19,6 +19,7 @@ from .configs import ModelConfigs, tiny_configs
 from .loading import (
     TINY_CONFIG_NAME,
     ReleaseFiles,
+    quiet_transformers,
     build_denoising_unet,
     build_image_encoder,
     build_pose_guider,
@@ -116,6 +117,7 @@ def write_tiny_release(folder: str | Path, seed: int = 0) -> ReleaseFiles:
     torch.save(modules["reference_unet"].state_dict(), files.reference_unet)
     torch.save(modules["pose_guider"].state_dict(), files.pose_guider)
     modules["vae"].save_pretrained(files.vae_dir)
-    modules["image_encoder"].save_pretrained(files.image_encoder_dir)
+    with quiet_transformers():
+        modules["image_encoder"].save_pretrained(files.image_encoder_dir)
     (folder / TINY_CONFIG_NAME).write_text(configs.to_json())
     return files
