@@ -21,8 +21,8 @@ def choose_engine(options: RenderOptions) -> EngineChoice:
     if options.engine is Engine.classic:
         return EngineChoice(Engine.classic, "cpu", "")
     if options.engine is Engine.neural:
-        manager.require("neural", options.weights_dir)
         device = resolve_device(options.device)
+        manager.require("neural", options.weights_dir)
         reason = ""
         if device == "cpu":
             reason = ("the neural engine is running on the CPU: expect minutes per second of video "
