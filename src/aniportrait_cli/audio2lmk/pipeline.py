@@ -158,6 +158,17 @@ class Audio2LmkPipeline:
                 pose = resample_track(pose, MODEL_FPS, fps, out_frames)
         return Audio2LmkOutput(mesh_offsets=offsets, head_pose=pose, head_pose_raw=raw_pose)
 
+    def raw_head_pose(self, input_values: torch.Tensor, pose_style: int, compat: bool = False) -> torch.Tensor:
+        """(T, 6) decoder output at 30 fps for already normalised samples (N,), before damping and smoothing."""
+        pose_style = self._check_style(pose_style)
+        input_values = input_values.reshape(-1).to(self.device, torch.float32)
+        num_frames = features.count_frames(input_values.shape[0], MODEL_FPS)
+        tracker = _Tracker(None, [], num_frames)
+        with torch.inference_mode():
+            if compat:
+                return self._pose_compat(input_values, num_frames, pose_style, tracker)
+            return self._pose_continuous(input_values, num_frames, pose_style, tracker, None)
+
     # -- internals ----------------------------------------------------------------------------------------------
 
     def _check_style(self, pose_style) -> int:

@@ -1,0 +1,34 @@
+"""Full-size Audio2MeshModel against the kit manifest of the released `audio2mesh.pt` (built on the meta device)."""
+
+from __future__ import annotations
+
+import json
+
+from aniportrait_cli.audio2lmk.configs import MESH_CONFIG, infer_mesh_config
+from aniportrait_cli.audio2lmk.models import Audio2MeshModel
+from tests.audio2lmk import manifest_checks
+from tests.conformance.conftest import KIT_DIR, manifest, require_shared
+
+NAME = "audio2mesh.pt"
+
+
+def test_layout_matches_manifest():
+    index = json.loads(require_shared(KIT_DIR / "manifests" / "index.json").read_text())
+    manifest_checks.check_layout(Audio2MeshModel, MESH_CONFIG, manifest(NAME), index[NAME])
+
+
+def test_config_inferred_from_shapes_is_the_full_size():
+    shapes = manifest_checks.unfilled_tensors(manifest(NAME))
+    assert infer_mesh_config(shapes) == MESH_CONFIG
+
+
+def test_strict_round_trip():
+    manifest_checks.check_strict_round_trip(Audio2MeshModel, MESH_CONFIG, manifest(NAME))
+
+
+def test_current_torch_weight_norm_names_load_too():
+    manifest_checks.check_new_weight_norm_names_accepted(Audio2MeshModel, MESH_CONFIG, manifest(NAME))
+
+
+def test_missing_extra_or_misshapen_keys_fail_with_their_names():
+    manifest_checks.check_missing_and_extra_keys_fail(Audio2MeshModel, MESH_CONFIG, manifest(NAME))
