@@ -69,11 +69,28 @@ class SyncReport:
         still = not (self.silence_motion > MAX_SILENCE_MOTION)  # nan (no silence) passes
         return bool(self.correlation >= MIN_CORRELATION and abs(self.lag_frames) <= MAX_ABS_LAG_FRAMES and still)
 
+    def describe(self) -> list[str]:
+        """Human-readable lines, one per criterion, each with its threshold and verdict."""
 
-def _load_extractor():
-    from aniportrait_cli.landmarks.extractor import FaceLandmarkExtractor
+        def verdict(ok: bool) -> str:
+            return "ok" if ok else "FAIL"
 
-    return FaceLandmarkExtractor("video", max_faces=1)
+        lag_ms = 1000.0 * self.lag_frames / self.fps
+        lines = [
+            f"mouth/speech correlation  {self.correlation:+.2f}   (>= {MIN_CORRELATION})  {verdict(self.correlation >= MIN_CORRELATION)}",
+            f"audio-video lag           {self.lag_frames:+d} frames ({lag_ms:+.0f} ms; > 0: mouth late)   "
+            f"(within +-{MAX_ABS_LAG_FRAMES})  {verdict(abs(self.lag_frames) <= MAX_ABS_LAG_FRAMES)}",
+        ]
+        if np.isnan(self.silence_motion):
+            lines.append("mouth in silence          no silent stretch in the audio, not measured")
+        else:
+            lines.append(
+                f"mouth motion in silence   {self.silence_motion:.3f}   (<= {MAX_SILENCE_MOTION}, "
+                f"{self.silent_frames} silent frames)  {verdict(self.silence_motion <= MAX_SILENCE_MOTION)}"
+            )
+        lines.append(f"frames compared           {self.face_frames} with a face, of {self.num_frames} at {self.fps:g} fps")
+        lines.append(f"verdict                   {'lip-synced' if self.passed else 'NOT lip-synced'}")
+        return lines
 
 
 def mouth_opening_track(
@@ -83,8 +100,10 @@ def mouth_opening_track(
     progress: ProgressCallback | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(opening (T,), face found (T,) bool) for a stream of RGB uint8 frames; opening is 0 where no face."""
+    from aniportrait_cli.landmarks.extractor import FaceLandmarkExtractor
+
     openings, found = [], []
-    with _load_extractor() as extractor:
+    with FaceLandmarkExtractor("video", max_faces=1) as extractor:
         for index, frame in enumerate(frames):
             faces = extractor.detect(frame, timestamp_ms=round(index * 1000.0 / fps))
             if faces:
@@ -104,16 +123,18 @@ def mouth_opening_track(
 
 def speech_envelope(samples_16k: np.ndarray, fps: float, num_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """(level dB re. the loud speech, clipped at -45 dB; silent bool) per video frame display interval."""
-    samples = np.asarray(samples_16k, dtype=np.float64).reshape(-1)
-    spectrum = np.fft.rfft(samples)
-    freqs = np.fft.rfftfreq(len(samples), 1.0 / SAMPLE_RATE)
-    spectrum[(freqs < SPEECH_BAND_HZ[0]) | (freqs > SPEECH_BAND_HZ[1])] = 0.0
-    band = np.fft.irfft(spectrum, n=len(samples))
+    samples = np.asarray(samples_16k, dtype=np.float32).reshape(-1)
     edges = np.round(np.arange(num_frames + 1) / fps * SAMPLE_RATE).astype(np.int64)
-    power = np.array([
-        np.mean(band[a:b] ** 2) if b > a and a < len(band) else 0.0
-        for a, b in zip(edges[:-1], np.minimum(edges[1:], len(band)))
-    ])
+    length = int(np.max(np.diff(edges)))
+    # One row per frame interval (zero padded past the end of the audio), then the band's share of its power.
+    index = edges[:-1, None] + np.arange(length)[None, :]
+    valid = (index < edges[1:, None]) & (index < len(samples))
+    rows = np.where(valid, samples[np.minimum(index, max(len(samples) - 1, 0))] if len(samples) else 0.0, 0.0)
+    n_fft = 1 << int(np.ceil(np.log2(2 * length)))
+    spectrum = np.abs(np.fft.rfft(rows, n=n_fft, axis=1)) ** 2
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / SAMPLE_RATE)
+    band = (freqs >= SPEECH_BAND_HZ[0]) & (freqs <= SPEECH_BAND_HZ[1])
+    power = spectrum[:, band].sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
     level = 10.0 * np.log10(power + 1e-12)
     loud = float(np.percentile(level, 95))
     silent = level < loud - SILENCE_BELOW_LOUD_DB

@@ -31,6 +31,7 @@ def test_classic_video_is_lip_synced(talking_video):
     assert report.silence_motion <= 0.1
     assert report.silence_opening <= 0.1
     assert report.passed
+    assert report.describe()[-1].split()[-1] == "lip-synced"
 
 
 def test_separate_audio_file(talking_video, speech_wav, tmp_path):
