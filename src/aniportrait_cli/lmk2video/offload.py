@@ -37,8 +37,8 @@ class _WeightSwap:
                 self.slots.append(slot)
 
     def _set(self, sub: nn.Module, name: str, is_param: bool, tensor: torch.Tensor) -> None:
-        if is_param:
-            sub._parameters[name].data = tensor
+        if is_param:  # a fresh Parameter: `.data =` refuses some device pairs (e.g. to/from meta)
+            sub._parameters[name] = nn.Parameter(tensor, requires_grad=False)
         else:
             sub._buffers[name] = tensor
 

@@ -161,7 +161,6 @@ class Lmk2VideoPipeline:
         for module in modules.values():
             # torch's own .to(): diffusers' override warns about fp32-pinned modules that these models lack.
             torch.nn.Module.to(module.requires_grad_(False).eval(), dtype=self.dtype)
-        pose_guider.set_batch_statistics(not numerics.pose_guider_eval)
 
         if offload_after_use is None:
             offload_after_use = self.device.type == "cuda"
@@ -326,6 +325,7 @@ class Lmk2VideoPipeline:
             frames = np.stack([pose_frames[i] for i in windows[k]])
             poses = pose_images_to_tensor(frames, self.dtype, self.device, divide_by_255=divide_by_255)
             with self._use("pose_guider"):
+                self.pose_guider.set_batch_statistics(not self.numerics.pose_guider_eval)
                 # The conditional images alone: duplicating them for CFG leaves the batch statistics unchanged.
                 features = [unfold_frames(f, 1) for f in self.pose_guider.forward_frames(poses)]
             pose_cache.put(k, features)
