@@ -14,12 +14,11 @@ import soundfile
 SAMPLE_RATE = 16000
 # Sentences separated by real pauses (digital silence), about 10 s in all.
 SENTENCES = (
-    "Hello there, I am speaking slowly.",
+    "Hello there.",
     "Peter picked a peck of pickled peppers.",
-    "Do you hear me? Good.",
     "Blue moon and cool food, we see green trees.",
 )
-PAUSE_S = 0.8
+PAUSE_S = 0.7
 
 
 def _espeak() -> str:
@@ -31,7 +30,7 @@ def _espeak() -> str:
 
 @pytest.fixture(scope="session")
 def speech_wav(tmp_path_factory) -> Path:
-    """~10 s of espeak-ng speech at 16 kHz: a pause, four sentences each followed by a pause."""
+    """~10 s of espeak-ng speech at 16 kHz: a pause, then three sentences each followed by a pause."""
     from aniportrait_cli.media.audio import load_audio
 
     folder = tmp_path_factory.mktemp("speech")

@@ -35,7 +35,7 @@ def test_mouth_closed_in_silence_and_open_in_speech(speech_motion, speech_silenc
     gap = rig.mouth_gap(speech_motion.mesh)  # inner-lip gap in face heights
     silence = speech_silence & ~_near(~speech_silence, 1)  # silent frames not next to speech
     talking = ~_near(speech_silence, 1)
-    assert silence.sum() > 60 and talking.sum() > 150
+    assert silence.sum() > 60 and talking.sum() > 120
     # The photo shows parted lips (gap ~0.058); in silence the rig closes them.
     assert rig.mouth_gap(astronaut_face.mesh3d[None])[0] > 0.04
     assert np.abs(gap[silence]).max() < 0.003
