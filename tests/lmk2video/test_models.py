@@ -98,3 +98,38 @@ def test_bank_must_cover_every_block_and_mask_must_fit_the_batch(tiny_unets):
     with pytest.raises(ValueError, match="reference_batch_mask"):
         with denoising.reference_attention(bank, (True,)):
             denoising(torch.randn(2, 4, 3, 8, 8), 999, torch.randn(2, 1, 16))
+
+
+def test_all_five_full_size_networks_build():
+    """The benchmark's full-size path: every network builds from the embedded configs (on the meta device) with
+    the release's parameter counts."""
+    import json
+
+    from aniportrait_cli.lmk2video.tiny import BUILDERS
+    from tests.conftest import KIT_DIR
+
+    index = json.loads((KIT_DIR / "manifests" / "index.json").read_text())
+    modules = {name: build(ModelConfigs(), "meta") for name, build in BUILDERS.items()}
+
+    def floats(module):
+        return sum(t.numel() for t in module.state_dict().values() if t.is_floating_point())
+
+    unet = modules["denoising_unet"]
+    assert floats(unet) == index["denoising_unet.pth"]["float_elements"] + index["motion_module.pth"]["float_elements"]
+    assert floats(modules["reference_unet"]) == index["reference_unet.pth"]["float_elements"]
+    assert floats(modules["pose_guider"]) == index["pose_guider.pth"]["float_elements"]
+    assert 83e6 < floats(modules["vae"]) < 84e6  # sd-vae-ft-mse: 83.65 M
+    assert 303e6 < floats(modules["image_encoder"]) < 305e6  # CLIP ViT-L/14 vision tower + 768-d projection
+    with torch.device("meta"):
+        embeds = modules["image_encoder"](torch.empty(1, 3, 224, 224)).image_embeds
+        latents = modules["vae"].encode(torch.empty(1, 3, 512, 512)).latent_dist.mean
+        frames = modules["vae"].decode(torch.empty(2, 4, 64, 64)).sample
+    assert embeds.shape == (1, 768) and latents.shape == (1, 4, 64, 64) and frames.shape == (2, 3, 512, 512)
+
+    # Reference bank at 512x512 and one CFG window of 16 frames reading it.
+    bank = capture_reference_bank(modules["reference_unet"], latents, embeds[:, None])
+    assert len(bank) == 16 and bank["down_blocks.0.attentions.0.transformer_blocks.0"].shape == (1, 4096, 320)
+    with torch.device("meta"), unet.reference_attention(bank, (False, True)):
+        features = [f.unsqueeze(0).transpose(1, 2) for f in modules["pose_guider"].forward_frames(torch.empty(16, 3, 512, 512))]
+        prediction = unet(torch.empty(2, 4, 16, 64, 64), torch.tensor(999), torch.empty(2, 1, 768), features)
+    assert prediction.shape == (2, 4, 16, 64, 64)

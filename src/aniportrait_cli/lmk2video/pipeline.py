@@ -216,7 +216,9 @@ class Lmk2VideoPipeline:
         dtype = resolve_dtype(dtype, device)
         configs = files.model_configs()
         accelerated_resident = device.type == "cuda" and not low_vram
-        offloaded = options.get("offload_after_use", device.type == "cuda")
+        offloaded = options.get("offload_after_use")
+        if offloaded is None:
+            offloaded = device.type == "cuda"
         host = torch.device("cpu")
 
         def target(name: str) -> torch.device:
