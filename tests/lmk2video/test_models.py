@@ -133,3 +133,16 @@ def test_all_five_full_size_networks_build():
         features = [f.unsqueeze(0).transpose(1, 2) for f in modules["pose_guider"].forward_frames(torch.empty(16, 3, 512, 512))]
         prediction = unet(torch.empty(2, 4, 16, 64, 64), torch.tensor(999), torch.empty(2, 1, 768), features)
     assert prediction.shape == (2, 4, 16, 64, 64)
+
+
+@torch.no_grad()
+def test_feed_forward_chunking_is_exact(tiny_unets):
+    _, denoising = tiny_unets
+    sample, text = torch.randn(2, 4, 3, 8, 8), torch.randn(2, 1, 16)
+    whole = denoising(sample, 500, text)
+    denoising.set_feed_forward_chunk_size(1)
+    try:
+        chunked = denoising(sample, 500, text)
+    finally:
+        denoising.set_feed_forward_chunk_size(None)
+    torch.testing.assert_close(chunked, whole, atol=1e-5, rtol=1e-5)  # GEMM batch-size rounding only

@@ -173,6 +173,8 @@ class Lmk2VideoPipeline:
             else:
                 self._placement[name] = Resident(module, self.device)
 
+        if self.low_vram:  # the GEGLU intermediates of 32 images at 64x64 alone would take ~1.5 GB
+            self.denoising_unet.set_feed_forward_chunk_size(2)
         self._unet_forward = torch.compile(self.denoising_unet) if compile_unet else self.denoising_unet
 
     def _modules(self) -> dict[str, torch.nn.Module]:

@@ -35,6 +35,7 @@ class ReferenceTransformerBlock(nn.Module):
         # of the UNet input, whether its frames attend to them.
         self.reference_tokens: torch.Tensor | None = None
         self.reference_batch_mask: tuple[bool, ...] = ()
+        self.ff_chunk_size: int | None = None  # feed-forward over this many images at a time (low-VRAM mode)
 
     def _self_attention(self, norm_hidden_states: torch.Tensor, num_frames: int) -> torch.Tensor:
         if self.reference_tokens is None:
@@ -57,7 +58,14 @@ class ReferenceTransformerBlock(nn.Module):
     ) -> torch.Tensor:
         hidden_states = self._self_attention(self.norm1(hidden_states), num_frames) + hidden_states
         hidden_states = self.attn2(self.norm2(hidden_states), encoder_hidden_states=encoder_hidden_states) + hidden_states
-        return self.ff(self.norm3(hidden_states)) + hidden_states
+        return feed_forward(self.ff, self.norm3(hidden_states), self.ff_chunk_size) + hidden_states
+
+
+def feed_forward(ff: nn.Module, x: torch.Tensor, chunk_size: int | None) -> torch.Tensor:
+    """ff(x), optionally in chunks along the batch axis: same result, a fraction of the 4x-wide intermediate."""
+    if not chunk_size or x.shape[0] <= chunk_size:
+        return ff(x)
+    return torch.cat([ff(part) for part in x.split(chunk_size)])
 
 
 class SpatialTransformer(nn.Module):

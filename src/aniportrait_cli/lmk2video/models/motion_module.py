@@ -13,6 +13,8 @@ from diffusers.models.attention import FeedForward
 from diffusers.models.attention_processor import Attention
 from torch import nn
 
+from .attention import feed_forward
+
 
 class SinusoidalPositionalEncoding(nn.Module):
     """Fixed sin/cos table `pe` (1, max_len, dim), stored in the checkpoint; added to the attention input."""
@@ -62,11 +64,12 @@ class TemporalTransformerBlock(nn.Module):
         self.norms = nn.ModuleList([nn.LayerNorm(dim) for _ in range(num_attention_blocks)])
         self.ff = FeedForward(dim, activation_fn="geglu")
         self.ff_norm = nn.LayerNorm(dim)
+        self.ff_chunk_size: int | None = None  # feed-forward over this many images at a time (low-VRAM mode)
 
     def forward(self, hidden_states: torch.Tensor, num_frames: int) -> torch.Tensor:
         for attention, norm in zip(self.attention_blocks, self.norms):
             hidden_states = attention(norm(hidden_states), num_frames) + hidden_states
-        return self.ff(self.ff_norm(hidden_states)) + hidden_states
+        return feed_forward(self.ff, self.ff_norm(hidden_states), self.ff_chunk_size) + hidden_states
 
 
 class TemporalTransformer3DModel(nn.Module):

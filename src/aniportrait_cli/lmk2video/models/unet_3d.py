@@ -153,6 +153,12 @@ class UNet3DConditionModel(ModelMixin, ConfigMixin):
         self.conv_act = nn.SiLU()
         self.conv_out = nn.Conv2d(block_out_channels[0], out_channels, kernel_size=3, padding=1)
 
+    def set_feed_forward_chunk_size(self, images: int | None) -> None:
+        """Run every feed-forward over `images` frames at a time (None: all at once). Exact; saves memory."""
+        for module in self.modules():
+            if hasattr(module, "ff_chunk_size"):
+                module.ff_chunk_size = images
+
     # --- reference attention -------------------------------------------------------------------------------
 
     def reference_blocks(self) -> dict[str, ReferenceTransformerBlock]:
