@@ -33,5 +33,5 @@ def run(ref: Path, audio: Path | None, motion: Path | None, pose_from: str | Non
     if options.save_motion is not None:
         moving.save(options.save_motion)
     engine = render_motion(reference, moving, output, clip.source, options, reporter)
-    finish(reporter, output, moving.num_frames, moving.fps, engine)
+    finish(reporter, output, moving.num_frames, moving.fps, engine, options)
     return output

@@ -100,13 +100,23 @@ class FrameSink:
         self.writer.abort()
 
 
-def finish(reporter, output: Path, num_frames: int, fps: float, engine: str, extra: dict | None = None) -> None:
+def finish(reporter, output: Path, num_frames: int, fps: float, engine: str, options: RenderOptions | None = None,
+           audio: Path | None = None) -> None:
+    """The closing line (where the output is, how long it took), the --json summary and the --report check."""
+    extra = {}
+    if options is not None and options.report:
+        from aniportrait_cli.jobs.check_sync import measure, report_fields
+
+        report = measure(output, audio, reporter)
+        for line in report.describe():
+            reporter.info(line)
+        extra["sync"] = report_fields(report)
     seconds = num_frames / fps
     reporter.info(f"wrote {output} ({num_frames} frames, {seconds:.2f} s at {fps:g} fps, {engine} engine) "
                   f"in {reporter.elapsed_s:.1f} s")
     reporter.emit_json({"status": "ok", "output": str(output), "frames": num_frames, "fps": fps,
                         "duration_s": round(seconds, 3), "engine": engine, "elapsed_s": round(reporter.elapsed_s, 2),
-                        **(extra or {})})
+                        **extra})
 
 
 ProgressFn = Callable[[int, int | None], None]

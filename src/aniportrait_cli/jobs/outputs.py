@@ -15,7 +15,7 @@ def default_output(*inputs: Path, suffix: str = ".mp4", cwd: Path | None = None)
 
 
 def check_output(path: Path, overwrite: bool, suffixes: tuple[str, ...] = (".mp4",)) -> Path:
-    path = Path(path).expanduser()
+    path = Path(path).expanduser().absolute()
     if path.suffix.lower() not in suffixes:
         raise InputError(f"{path}: output must end in {' or '.join(suffixes)}")
     if path.is_dir():

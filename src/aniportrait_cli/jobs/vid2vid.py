@@ -26,5 +26,5 @@ def run(ref: Path, video: Path, output: Path | None, options: RenderOptions, rep
     if options.save_motion is not None:
         motion.save(options.save_motion)
     engine = render_motion(reference, motion, output, video if reader.info.has_audio else None, options, reporter)
-    finish(reporter, output, motion.num_frames, motion.fps, engine)
+    finish(reporter, output, motion.num_frames, motion.fps, engine, options)
     return output
