@@ -13,6 +13,7 @@ from aniportrait_cli.audio2lmk.loading import load_strict, read_state_dict
 from aniportrait_cli.audio2lmk.models import Audio2MeshModel, Audio2PoseModel, last_hidden_state
 from aniportrait_cli.audio2lmk.pipeline import Audio2LmkPipeline
 from aniportrait_cli.audio2lmk.tiny import randomize_
+from tests.audio2lmk.conftest import _single_thread  # noqa: F401  (autouse: tiny models run single-threaded)
 from tests.conformance.conftest import assert_matches_golden, case_dir
 
 CASE = "01_audio2mesh"

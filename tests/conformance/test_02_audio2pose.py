@@ -15,6 +15,7 @@ from aniportrait_cli.audio2lmk.models import Audio2MeshModel, Audio2PoseModel, l
 from aniportrait_cli.audio2lmk.pipeline import Audio2LmkPipeline
 from aniportrait_cli.audio2lmk.tiny import randomize_
 from aniportrait_cli.landmarks.pose_track import damp_rotations, moving_average
+from tests.audio2lmk.conftest import _single_thread  # noqa: F401  (autouse: tiny models run single-threaded)
 from tests.conformance.conftest import assert_matches_golden, case_dir
 
 CASE = "02_audio2pose"

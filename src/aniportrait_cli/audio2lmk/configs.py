@@ -83,9 +83,13 @@ def pose_config(**overrides) -> dict:
 
 
 def _layer_count(keys, prefix: str) -> int:
+    """Layers 0, 1, ... present without a gap (a stray higher index is left for the loader to report)."""
     pattern = re.compile(re.escape(prefix) + r"(\d+)\.")
     found = {int(m.group(1)) for key in keys if (m := pattern.match(key))}
-    return max(found) + 1 if found else 0
+    count = 0
+    while count in found:
+        count += 1
+    return count
 
 
 def infer_wav2vec2_config(state_dict: Mapping[str, torch.Tensor], prefix: str = "audio_encoder.") -> dict:

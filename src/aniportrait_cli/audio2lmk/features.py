@@ -93,10 +93,11 @@ def min_samples(backbone: Wav2Vec2Model) -> int:
 def conv_features(
     backbone: Wav2Vec2Model,
     input_values: torch.Tensor,
-    chunk_frames: int = CNN_CHUNK_FRAMES,
+    chunk_frames: int | None = None,
     progress: Progress | None = None,
 ) -> torch.Tensor:
     """(N,) normalised samples -> (C, Tc) conv features, equal to `backbone.feature_extractor` on the whole clip."""
+    chunk_frames = chunk_frames or CNN_CHUNK_FRAMES
     layers = backbone.feature_extractor.conv_layers
     field, hop = receptive_field(backbone)
     total = (input_values.shape[0] - field) // hop + 1
@@ -153,21 +154,17 @@ def resample_frames(features: torch.Tensor, num_frames: int) -> torch.Tensor:
 # Transformer encoder, whole clip or windows
 
 
-def encode(
-    backbone: Wav2Vec2Model,
-    frames: torch.Tensor,
-    progress: Progress | None = None,
-    whole_clip_max: int = WHOLE_CLIP_MAX_FRAMES,
-    window: int = WINDOW_FRAMES,
-    overlap: int = WINDOW_OVERLAP,
-    trim: int = WINDOW_TRIM,
-) -> torch.Tensor:
-    """(T, C) resampled conv features -> (T, hidden) last hidden state (windowed past `whole_clip_max` frames)."""
+def encoder_windows(total: int) -> tuple[list[int], int]:
+    """(start frames, window length) the transformer runs on for a clip of `total` frames."""
+    if total <= WHOLE_CLIP_MAX_FRAMES:
+        return [0], total
+    return plan_windows(total, WINDOW_FRAMES, WINDOW_OVERLAP), WINDOW_FRAMES
+
+
+def encode(backbone: Wav2Vec2Model, frames: torch.Tensor, progress: Progress | None = None) -> torch.Tensor:
+    """(T, C) resampled conv features -> (T, hidden) last hidden state (windowed past WHOLE_CLIP_MAX_FRAMES)."""
     total = frames.shape[0]
-    if total <= whole_clip_max:
-        starts, length = [0], total
-    else:
-        starts, length = plan_windows(total, window, overlap), window
+    starts, length = encoder_windows(total)
     pieces = []
     for start in starts:
         hidden, _ = backbone.feature_projection(frames[start : start + length].unsqueeze(0))
@@ -176,7 +173,7 @@ def encode(
             progress(length)
     if len(pieces) == 1:
         return pieces[0]
-    return stitch(pieces, starts, total, trim=trim)
+    return stitch(pieces, starts, total, trim=WINDOW_TRIM)
 
 
 def plan_windows(total: int, length: int, min_overlap: int) -> list[int]:

@@ -180,10 +180,11 @@ class Audio2LmkPipeline:
     def _hidden_states(self, model, input_values, num_frames, tracker, name, conv=None):
         """(conv features, (T, hidden) last hidden state) of `model`'s backbone for the whole clip."""
         backbone = model.audio_encoder
-        start = time.perf_counter()
         if conv is None:
-            conv = features.conv_features(backbone, input_values, progress=tracker.stage(f"{name} conv", _conv_frames(backbone, input_values)))
-        self.last_timings[f"{name} conv"] = time.perf_counter() - start
+            start = time.perf_counter()
+            step = tracker.stage(f"{name} conv", _conv_frames(backbone, input_values))
+            conv = features.conv_features(backbone, input_values, progress=step)
+            self.last_timings[f"{name} conv"] = time.perf_counter() - start
         start = time.perf_counter()
         frames = features.resample_frames(conv, num_frames)
         windows = _encoder_work(num_frames)
@@ -252,9 +253,8 @@ def _conv_frames(backbone, input_values) -> int:
 
 
 def _encoder_work(num_frames: int) -> int:
-    if num_frames <= features.WHOLE_CLIP_MAX_FRAMES:
-        return num_frames
-    return len(features.plan_windows(num_frames, features.WINDOW_FRAMES, features.WINDOW_OVERLAP)) * features.WINDOW_FRAMES
+    starts, length = features.encoder_windows(num_frames)
+    return len(starts) * length
 
 
 class _Tracker:

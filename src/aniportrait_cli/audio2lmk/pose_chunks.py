@@ -79,7 +79,7 @@ def decode(
     model: Audio2PoseModel,
     memories: list[torch.Tensor],
     pose_style: int,
-    batch_size: int = DECODE_BATCH,
+    batch_size: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[torch.Tensor]:
     """Decode independent sequences (each (L_i, latent) memory) -> list of (L_i, 6) raw poses.
@@ -87,6 +87,7 @@ def decode(
     Sequences are batched up to `batch_size`, shorter ones zero-padded: the causal masks keep padding from
     influencing real frames.
     """
+    batch_size = batch_size or DECODE_BATCH
     order = sorted(range(len(memories)), key=lambda i: memories[i].shape[0])
     results: list[torch.Tensor | None] = [None] * len(memories)
     for first in range(0, len(order), batch_size):
