@@ -55,11 +55,15 @@ def test_merge_then_strict_round_trip():
     )
     assert list(merged) == list(manifest("denoising_unet.pth")) + list(manifest("motion_module.pth"))
     assert set(merged) == set(manifest("denoising_unet_merged_inference"))
-    assert_strict_round_trip(build, manifest("denoising_unet_merged_inference"), "denoising_unet.pth + motion_module.pth")
+    assert_strict_round_trip(
+        build, manifest("denoising_unet_merged_inference"), "denoising_unet.pth + motion_module.pth"
+    )
 
 
 def test_missing_extra_or_misshapen_keys_fail_by_name():
-    assert_mismatches_are_named(build, manifest("denoising_unet_merged_inference"), "denoising_unet.pth + motion_module.pth")
+    assert_mismatches_are_named(
+        build, manifest("denoising_unet_merged_inference"), "denoising_unet.pth + motion_module.pth"
+    )
 
 
 def test_denoising_file_alone_is_missing_every_motion_key():

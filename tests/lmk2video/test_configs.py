@@ -45,4 +45,6 @@ def test_tiny_configs_equal_kit_case_04():
     assert tiny.denoising_unet_kwargs() == kit.denoising_unet_kwargs()
     assert tiny.pose_guider == kit.pose_guider
     assert {k: v for k, v in tiny.vae.items() if k != "scaling_factor"} == kit.vae
-    assert {k: v for k, v in tiny.image_encoder.items() if k not in ("attention_dropout", "dropout")} == kit.image_encoder
+    assert {
+        k: v for k, v in tiny.image_encoder.items() if k not in ("attention_dropout", "dropout")
+    } == kit.image_encoder

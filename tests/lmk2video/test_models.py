@@ -130,7 +130,9 @@ def test_all_five_full_size_networks_build():
     bank = capture_reference_bank(modules["reference_unet"], latents, embeds[:, None])
     assert len(bank) == 16 and bank["down_blocks.0.attentions.0.transformer_blocks.0"].shape == (1, 4096, 320)
     with torch.device("meta"), unet.reference_attention(bank, (False, True)):
-        features = [f.unsqueeze(0).transpose(1, 2) for f in modules["pose_guider"].forward_frames(torch.empty(16, 3, 512, 512))]
+        features = [
+            f.unsqueeze(0).transpose(1, 2) for f in modules["pose_guider"].forward_frames(torch.empty(16, 3, 512, 512))
+        ]
         prediction = unet(torch.empty(2, 4, 16, 64, 64), torch.tensor(999), torch.empty(2, 1, 768), features)
     assert prediction.shape == (2, 4, 16, 64, 64)
 

@@ -59,7 +59,9 @@ def test_decode_chunk_size_does_not_change_the_frames(inputs):
 def test_streamed_frames_arrive_in_order_and_nothing_is_returned(tiny_pipe, inputs):
     ref, poses = inputs
     received = []
-    assert tiny_pipe(ref, poses, on_frames=lambda start, frames: received.append((start, frames.copy())), **CALL) is None
+    assert (
+        tiny_pipe(ref, poses, on_frames=lambda start, frames: received.append((start, frames.copy())), **CALL) is None
+    )
     starts = [start for start, _ in received]
     assert starts == sorted(starts) and starts[0] == 0
     streamed = np.concatenate([frames for _, frames in received])

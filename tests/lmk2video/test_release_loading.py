@@ -32,7 +32,10 @@ def test_layout_is_the_original_release(release):
     assert not any(k.startswith(("conv_norm_out", "conv_out")) for k in reference)
     assert "conv_layers.1.num_batches_tracked" in torch.load(release.pose_guider, weights_only=True)
     assert json.loads((release.vae_dir / "config.json").read_text())["_class_name"] == "AutoencoderKL"
-    assert "CLIPVisionModelWithProjection" in json.loads((release.image_encoder_dir / "config.json").read_text())["architectures"]
+    assert (
+        "CLIPVisionModelWithProjection"
+        in json.loads((release.image_encoder_dir / "config.json").read_text())["architectures"]
+    )
 
 
 def test_from_pretrained_equals_the_networks_that_were_written(release, tiny_pipe, inputs):
@@ -64,7 +67,9 @@ def test_a_missing_key_is_named(release, tmp_path):
 
 
 def test_swapped_files_fail_clearly(release):
-    files = ReleaseFiles(**{**vars(release), "denoising_unet": release.motion_module, "motion_module": release.denoising_unet})
+    files = ReleaseFiles(
+        **{**vars(release), "denoising_unet": release.motion_module, "motion_module": release.denoising_unet}
+    )
     with pytest.raises(WeightsMismatch, match="non-motion-module keys"):
         Lmk2VideoPipeline.from_pretrained(files, device="cpu")
 
@@ -81,7 +86,13 @@ def test_without_the_tiny_config_the_full_size_networks_are_expected(release, tm
     """The loader only shrinks networks when told to: the tiny files do not fit the full-size UNet."""
     for name in ("denoising_unet.pth", "motion_module.pth"):
         (tmp_path / name).write_bytes((release.denoising_unet.parent / name).read_bytes())
-    files = ReleaseFiles(**{**vars(release), "denoising_unet": tmp_path / "denoising_unet.pth", "motion_module": tmp_path / "motion_module.pth"})
+    files = ReleaseFiles(
+        **{
+            **vars(release),
+            "denoising_unet": tmp_path / "denoising_unet.pth",
+            "motion_module": tmp_path / "motion_module.pth",
+        }
+    )
     assert not (tmp_path / TINY_CONFIG_NAME).exists()
     with pytest.raises(WeightsMismatch, match="shape mismatches"):
         Lmk2VideoPipeline.from_pretrained(files, device="cpu")

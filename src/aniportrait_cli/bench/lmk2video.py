@@ -1,5 +1,7 @@
-"""Speed and memory of the lmk2video diffusion renderer:
-`python -m aniportrait_cli.bench.lmk2video [--frames 48] [--size 512] [--steps 25] [--dtype fp16] [--device cuda] [--tiny]`
+"""Speed and memory of the lmk2video diffusion renderer.
+
+`python -m aniportrait_cli.bench.lmk2video [--frames 48] [--size 512] [--steps 25] [--dtype fp16] [--device cuda]
+[--tiny]`
 
 Builds full-size networks with seeded random weights (no downloads; `--tiny` uses the test-size networks), runs
 the real pipeline on a random reference image and random pose drawings, and prints seconds per frame, frames per
@@ -28,12 +30,16 @@ COMPONENTS = ("denoising_unet", "pose_guider", "vae_decode", "reference_unet", "
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m aniportrait_cli.bench.lmk2video", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m aniportrait_cli.bench.lmk2video", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--size", type=int, default=512, help="width = height in pixels (multiple of 8)")
     parser.add_argument("--steps", type=int, default=25)
     parser.add_argument("--cfg", type=float, default=3.5)
-    parser.add_argument("--dtype", choices=sorted(DTYPES), default=None, help="default: fp16 on accelerators, fp32 on CPU")
+    parser.add_argument(
+        "--dtype", choices=sorted(DTYPES), default=None, help="default: fp16 on accelerators, fp32 on CPU"
+    )
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--context-frames", type=int, default=16)
     parser.add_argument("--context-overlap", type=int, default=4)

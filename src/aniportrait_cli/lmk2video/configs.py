@@ -151,13 +151,26 @@ def tiny_configs() -> ModelConfigs:
     """The kit's case-04 sizes: UNet channels 8/16/32/32, 2 heads, cross-attention width 16, GroupNorm 4 groups,
     motion modules 2 heads / 4 groups, pose guider C=8 with 2 heads x 4 and 4 groups, tiny VAE and CLIP."""
     unet = copy.deepcopy(SD15_UNET_CONFIG)
-    unet.update(attention_head_dim=2, block_out_channels=[8, 16, 32, 32], cross_attention_dim=16, norm_num_groups=4, sample_size=16)
+    unet.update(
+        attention_head_dim=2,
+        block_out_channels=[8, 16, 32, 32],
+        cross_attention_dim=16,
+        norm_num_groups=4,
+        sample_size=16,
+    )
     extra = copy.deepcopy(INFERENCE_V2_UNET_KWARGS)
     extra["motion_module_kwargs"]["num_attention_heads"] = 2
     vae = copy.deepcopy(SD_VAE_FT_MSE_CONFIG)
     vae.update(block_out_channels=[8, 16, 16, 16], layers_per_block=1, norm_num_groups=4, sample_size=128)
     clip = copy.deepcopy(CLIP_VISION_CONFIG)
-    clip.update(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, patch_size=32, projection_dim=16)
+    clip.update(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        patch_size=32,
+        projection_dim=16,
+    )
     return ModelConfigs(
         unet=unet,
         unet_additional_kwargs=extra,

@@ -14,7 +14,8 @@ def context_windows(num_frames: int, context_frames: int = 16, context_overlap: 
         raise ValueError("num_frames must be >= 1")
     if context_frames < 1 or not 0 <= context_overlap < context_frames:
         raise ValueError(
-            f"need context_frames >= 1 and 0 <= context_overlap < context_frames, got {context_frames}/{context_overlap}"
+            "need context_frames >= 1 and 0 <= context_overlap < context_frames, "
+            f"got {context_frames}/{context_overlap}"
         )
     if num_frames <= context_frames:
         return [list(range(num_frames))]

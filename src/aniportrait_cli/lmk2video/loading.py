@@ -65,7 +65,11 @@ class ReleaseFiles:
             raise InputError(f"lmk2video weights: no path given for {missing}") from None
 
     def check_present(self) -> None:
-        absent = [str(p) for p in (self.denoising_unet, self.motion_module, self.reference_unet, self.pose_guider) if not p.is_file()]
+        absent = [
+            str(p)
+            for p in (self.denoising_unet, self.motion_module, self.reference_unet, self.pose_guider)
+            if not p.is_file()
+        ]
         absent += [str(p) for p in (self.vae_dir, self.image_encoder_dir) if not (p / "config.json").is_file()]
         if absent:
             raise WeightsMissing(f"lmk2video weights not found: {', '.join(absent)} (download the AniPortrait weights)")
@@ -111,12 +115,16 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def merge_denoising_state_dicts(
-    denoising: Mapping[str, torch.Tensor], motion: Mapping[str, torch.Tensor], names: tuple[str, str] = ("denoising_unet", "motion_module")
+    denoising: Mapping[str, torch.Tensor],
+    motion: Mapping[str, torch.Tensor],
+    names: tuple[str, str] = ("denoising_unet", "motion_module"),
 ) -> dict[str, torch.Tensor]:
     """The inference UNet's weights are the disjoint union of the two files."""
     overlap = sorted(set(denoising) & set(motion))
     if overlap:
-        raise WeightsMismatch(f"{names[0]} and {names[1]} both contain {len(overlap)} keys, e.g. {overlap[:3]}; wrong files?")
+        raise WeightsMismatch(
+            f"{names[0]} and {names[1]} both contain {len(overlap)} keys, e.g. {overlap[:3]}; wrong files?"
+        )
     stray = sorted(k for k in motion if not is_motion_module_key(k))
     if stray:
         raise WeightsMismatch(f"{names[1]} contains {len(stray)} non-motion-module keys, e.g. {stray[:3]}; wrong file?")
@@ -167,7 +175,9 @@ def load_strict(
     }
     module.load_state_dict(converted, strict=True, assign=True)
     leftovers = [n for n, t in [*module.named_parameters(), *module.named_buffers()] if t.is_meta]
-    if leftovers and torch.device(device).type != "meta":  # a non-persistent buffer the file cannot fill: a bug, not a user error
+    if (
+        leftovers and torch.device(device).type != "meta"
+    ):  # a non-persistent buffer the file cannot fill: a bug, not a user error
         raise RuntimeError(f"{what}: tensors left on the meta device: {leftovers[:5]}")
     return module.requires_grad_(False).eval()
 

@@ -231,8 +231,16 @@ class Lmk2VideoPipeline:
             return device
 
         steps = [
-            ("denoising_unet", lambda: load_denoising_unet(files.denoising_unet, files.motion_module, configs, dtype, target("denoising_unet"))),
-            ("reference_unet", lambda: load_reference_unet(files.reference_unet, configs, dtype, target("reference_unet"))),
+            (
+                "denoising_unet",
+                lambda: load_denoising_unet(
+                    files.denoising_unet, files.motion_module, configs, dtype, target("denoising_unet")
+                ),
+            ),
+            (
+                "reference_unet",
+                lambda: load_reference_unet(files.reference_unet, configs, dtype, target("reference_unet")),
+            ),
             ("pose_guider", lambda: load_pose_guider(files.pose_guider, configs, dtype, target("pose_guider"))),
             ("vae", lambda: load_vae(files.vae_dir, dtype, target("vae"))),
             ("image_encoder", lambda: load_image_encoder(files.image_encoder_dir, dtype, target("image_encoder"))),
@@ -263,7 +271,11 @@ class Lmk2VideoPipeline:
 
     @classmethod
     def from_kit_case(
-        cls, case_dir: str | Path, device: torch.device | str | None = "cpu", dtype: torch.dtype | str | None = None, **options: Any
+        cls,
+        case_dir: str | Path,
+        device: torch.device | str | None = "cpu",
+        dtype: torch.dtype | str | None = None,
+        **options: Any,
     ) -> Lmk2VideoPipeline:
         """The conformance kit's case 04: tiny configs from config.json, weights from weights/*.safetensors."""
         from .tiny import kit_case_modules
@@ -439,7 +451,9 @@ class Lmk2VideoPipeline:
         if latents is None:
             latents = self.initial_latents(len(pose_frames), width, height, seed)
         elif tuple(latents.shape[2:]) != (len(pose_frames), height // 8, width // 8):
-            raise InputError(f"latents of shape {tuple(latents.shape)} do not fit {len(pose_frames)} frames of {width}x{height}")
+            raise InputError(
+                f"latents of shape {tuple(latents.shape)} do not fit {len(pose_frames)} frames of {width}x{height}"
+            )
         latents = self.denoise(
             reference, pose_frames, latents, steps, cfg, context_frames, context_overlap, progress, on_step
         )

@@ -1,4 +1,4 @@
-"""Input preprocessing exactly as the original pipeline does it (reference image for CLIP and the VAE, pose drawings)."""
+"""Input preprocessing exactly as the original pipeline does it (reference image for CLIP and VAE, pose drawings)."""
 
 from __future__ import annotations
 

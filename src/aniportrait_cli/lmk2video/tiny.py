@@ -19,7 +19,6 @@ from .configs import ModelConfigs, tiny_configs
 from .loading import (
     TINY_CONFIG_NAME,
     ReleaseFiles,
-    quiet_transformers,
     build_denoising_unet,
     build_image_encoder,
     build_pose_guider,
@@ -27,6 +26,7 @@ from .loading import (
     build_vae,
     load_strict,
     merge_denoising_state_dicts,
+    quiet_transformers,
     read_state_dict,
 )
 from .models.unet_3d import is_motion_module_key

@@ -57,7 +57,9 @@ class ReferenceTransformerBlock(nn.Module):
         self, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor, num_frames: int
     ) -> torch.Tensor:
         hidden_states = self._self_attention(self.norm1(hidden_states), num_frames) + hidden_states
-        hidden_states = self.attn2(self.norm2(hidden_states), encoder_hidden_states=encoder_hidden_states) + hidden_states
+        hidden_states = (
+            self.attn2(self.norm2(hidden_states), encoder_hidden_states=encoder_hidden_states) + hidden_states
+        )
         return feed_forward(self.ff, self.norm3(hidden_states), self.ff_chunk_size) + hidden_states
 
 

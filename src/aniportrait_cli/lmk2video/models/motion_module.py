@@ -67,7 +67,7 @@ class TemporalTransformerBlock(nn.Module):
         self.ff_chunk_size: int | None = None  # feed-forward over this many images at a time (low-VRAM mode)
 
     def forward(self, hidden_states: torch.Tensor, num_frames: int) -> torch.Tensor:
-        for attention, norm in zip(self.attention_blocks, self.norms):
+        for attention, norm in zip(self.attention_blocks, self.norms, strict=True):
             hidden_states = attention(norm(hidden_states), num_frames) + hidden_states
         return feed_forward(self.ff, self.ff_norm(hidden_states), self.ff_chunk_size) + hidden_states
 

@@ -141,4 +141,3 @@ class PoseGuider(ModelMixin, ConfigMixin):
     def forward(self, pose_cond: torch.Tensor) -> list[torch.Tensor]:
         """(b, 3, f, H, W) -> 5 tensors (b, C_k, f, h_k, w_k), the layout the denoising UNet takes."""
         return [unfold_frames(fea, pose_cond.shape[0]) for fea in self.forward_frames(fold_frames(pose_cond))]
-

@@ -55,7 +55,12 @@ class UNet3DConditionModel(ModelMixin, ConfigMixin):
             "DownBlock3D",
         ),
         mid_block_type: str = "UNetMidBlock3DCrossAttn",
-        up_block_types: tuple[str, ...] = ("UpBlock3D", "CrossAttnUpBlock3D", "CrossAttnUpBlock3D", "CrossAttnUpBlock3D"),
+        up_block_types: tuple[str, ...] = (
+            "UpBlock3D",
+            "CrossAttnUpBlock3D",
+            "CrossAttnUpBlock3D",
+            "CrossAttnUpBlock3D",
+        ),
         block_out_channels: tuple[int, ...] = (320, 640, 1280, 1280),
         layers_per_block: int = 2,
         downsample_padding: int = 1,
@@ -83,12 +88,18 @@ class UNet3DConditionModel(ModelMixin, ConfigMixin):
             raise ValueError("only inference_v2 settings are supported (no cross-frame/temporal UNet attention)")
         if use_motion_module and motion_module_type != "Vanilla":
             raise ValueError(f"unsupported motion_module_type {motion_module_type!r}")
-        heads = [attention_head_dim] * len(down_block_types) if isinstance(attention_head_dim, int) else list(attention_head_dim)
+        heads = (
+            [attention_head_dim] * len(down_block_types)
+            if isinstance(attention_head_dim, int)
+            else list(attention_head_dim)
+        )
         mm_kwargs = dict(motion_module_kwargs or {})
         mm_kwargs["norm_num_groups"] = motion_module_norm_num_groups
 
         def motion(res: int, decoder: bool) -> dict[str, Any] | None:
-            wanted = use_motion_module and res in motion_module_resolutions and (decoder or not motion_module_decoder_only)
+            wanted = (
+                use_motion_module and res in motion_module_resolutions and (decoder or not motion_module_decoder_only)
+            )
             return mm_kwargs if wanted else None
 
         time_embed_dim = block_out_channels[0] * 4
@@ -235,4 +246,3 @@ def _add_pose_features(x: torch.Tensor, fea: torch.Tensor, batch: int) -> torch.
     if fea.shape[1:] != (n // batch, c, h, w):
         raise ValueError(f"pose feature shape {tuple(fea.shape)} does not fit the UNet activation {tuple(x.shape)}")
     return (x.reshape(batch, n // batch, c, h, w) + fea.to(x.dtype)).reshape(n, c, h, w)
-

@@ -86,7 +86,11 @@ class DownBlock3D(_Block3D):
         self.downsamplers = None
         if add_downsample:
             self.downsamplers = nn.ModuleList(
-                [Downsample2D(out_channels, use_conv=True, out_channels=out_channels, padding=downsample_padding, name="op")]
+                [
+                    Downsample2D(
+                        out_channels, use_conv=True, out_channels=out_channels, padding=downsample_padding, name="op"
+                    )
+                ]
             )
 
     def forward(self, x, temb, encoder_hidden_states, num_frames):
@@ -104,7 +108,9 @@ class DownBlock3D(_Block3D):
 
 class CrossAttnDownBlock3D(DownBlock3D):
     def __init__(self, *args, num_attention_heads: int, cross_attention_dim: int, **kwargs):
-        super().__init__(*args, num_attention_heads=num_attention_heads, cross_attention_dim=cross_attention_dim, **kwargs)
+        super().__init__(
+            *args, num_attention_heads=num_attention_heads, cross_attention_dim=cross_attention_dim, **kwargs
+        )
 
 
 class UpBlock3D(_Block3D):
@@ -150,7 +156,9 @@ class UpBlock3D(_Block3D):
 
 class CrossAttnUpBlock3D(UpBlock3D):
     def __init__(self, *args, num_attention_heads: int, cross_attention_dim: int, **kwargs):
-        super().__init__(*args, num_attention_heads=num_attention_heads, cross_attention_dim=cross_attention_dim, **kwargs)
+        super().__init__(
+            *args, num_attention_heads=num_attention_heads, cross_attention_dim=cross_attention_dim, **kwargs
+        )
 
 
 class UNetMidBlock3DCrossAttn(nn.Module):
@@ -177,7 +185,10 @@ class UNetMidBlock3DCrossAttn(nn.Module):
             ]
         )
         self.resnets = nn.ModuleList(
-            [_resnet(c, c, temb_channels, resnet_eps, resnet_groups, output_scale_factor) for _ in range(num_layers + 1)]
+            [
+                _resnet(c, c, temb_channels, resnet_eps, resnet_groups, output_scale_factor)
+                for _ in range(num_layers + 1)
+            ]
         )
         self.motion_modules = _motion_modules(c, num_layers, motion_module_kwargs)
 
