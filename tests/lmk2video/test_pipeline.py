@@ -122,3 +122,15 @@ def test_bad_images_are_input_errors(tiny_pipe, inputs):
         tiny_pipe(ref, [poses[0], poses[1], poses[2][..., :2]], **CALL)
     with pytest.raises(InputError, match="no pose images"):
         tiny_pipe(ref, [], **CALL)
+
+
+@pytest.mark.parametrize("dtype, mean_limit", [("fp16", 0.02), ("bf16", 0.05)])
+def test_half_precision_runs_end_to_end_close_to_fp32(inputs, dtype, mean_limit):
+    """Dtype plumbing of the CUDA modes (bank, pose features, timestep embedding, decode), checked on the CPU."""
+    ref, poses = inputs
+    latents = torch.randn(1, 4, 7, 8, 8, generator=torch.Generator().manual_seed(0))
+    call = dict(latents=latents, output_type="float", **CALL)
+    full = Lmk2VideoPipeline(**random_modules(seed=3), device="cpu", dtype="fp32")(ref, poses, **call)
+    half = Lmk2VideoPipeline(**random_modules(seed=3), device="cpu", dtype=dtype)(ref, poses, **call)
+    assert half.dtype == torch.float32 and torch.isfinite(half).all()
+    assert (half - full).abs().mean().item() < mean_limit
