@@ -96,3 +96,39 @@ def test_without_the_tiny_config_the_full_size_networks_are_expected(release, tm
     assert not (tmp_path / TINY_CONFIG_NAME).exists()
     with pytest.raises(WeightsMismatch, match="shape mismatches"):
         Lmk2VideoPipeline.from_pretrained(files, device="cpu")
+
+
+def test_public_file_quirks_load(tmp_path):
+    """The public sd-vae-ft-mse file uses pre-0.21 attention names (query/key/value/proj_attn) and the public
+    image_encoder is a pytorch_model.bin that still carries `position_ids`: both must load unchanged."""
+    from safetensors.torch import load_file, save_file
+
+    from aniportrait_cli.lmk2video.loading import load_image_encoder, load_vae
+    from aniportrait_cli.lmk2video.tiny import random_modules
+
+    modules = random_modules(seed=5)
+    vae_dir = tmp_path / "sd-vae-ft-mse"
+    modules["vae"].save_pretrained(vae_dir)
+    new_names = load_file(vae_dir / "diffusion_pytorch_model.safetensors")
+    old = {"to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"}
+    renamed = {}
+    for key, tensor in new_names.items():
+        for new, legacy in old.items():
+            if ".attentions." in key and f".{new}." in key:
+                key = key.replace(f".{new}.", f".{legacy}.")
+        renamed[key] = tensor
+    assert any(".query." in k for k in renamed)
+    save_file(renamed, vae_dir / "diffusion_pytorch_model.safetensors")
+    vae = load_vae(vae_dir, torch.float32, "cpu")
+    assert all(
+        torch.equal(a, b) for a, b in zip(modules["vae"].state_dict().values(), vae.state_dict().values(), strict=True)
+    )
+
+    clip_dir = tmp_path / "image_encoder"
+    modules["image_encoder"].config.save_pretrained(clip_dir)
+    state = dict(modules["image_encoder"].state_dict())
+    state["vision_model.embeddings.position_ids"] = torch.arange(50)[None]
+    torch.save(state, clip_dir / "pytorch_model.bin")
+    clip = load_image_encoder(clip_dir, torch.float16, "cpu")
+    expected = modules["image_encoder"].state_dict()
+    assert all(torch.equal(expected[k].half(), v) for k, v in clip.state_dict().items())
