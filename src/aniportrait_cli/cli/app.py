@@ -36,11 +36,26 @@ CompatOpt = Annotated[bool, typer.Option("--compat", help="Reproduce the origina
 LowVramOpt = Annotated[bool, typer.Option("--low-vram", help="Neural: offload idle modules to the CPU (fits 4 GB cards, slower).", rich_help_panel=NEURAL)]
 ReportOpt = Annotated[bool, typer.Option("--report", help="After rendering, measure lip sync on the output (see check-sync).", rich_help_panel=OUTPUT)]
 SaveMotionOpt = Annotated[Path | None, typer.Option("--save-motion", help="Also save the per-frame mesh + head pose as .npz.", rich_help_panel=MOTION, show_default=False)]
+BATCH = "Batch"
+CrossOpt = Annotated[bool, typer.Option("--cross", help="Every portrait with every audio/video (default: pair them in order).", rich_help_panel=BATCH)]
+ManifestOpt = Annotated[Path | None, typer.Option("--manifest", help="CSV or JSONL, one job per row: ref, audio|video, optional output and per-row seed/fps/size/steps/cfg/pose_style/engine/device/dtype.", rich_help_panel=BATCH, show_default=False)]
+SkipExistingOpt = Annotated[bool, typer.Option("--skip-existing", help="Skip items whose output is already a finished video (resume an interrupted batch).", rich_help_panel=BATCH)]
+FailFastOpt = Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failed item (default: report it and go on).", rich_help_panel=BATCH)]
+ShardOpt = Annotated[str | None, typer.Option("--shard", help="K/N: only this deterministic slice of the job list (split a folder over N machines).", rich_help_panel=BATCH, show_default=False)]
 PoseStyleOpt = Annotated[int | None, typer.Option("--pose-style", min=0, max=99, help="Neural head-motion style id 0-99 (default: seed mod 100).", rich_help_panel=MOTION, show_default=False)]
 
 
 def _options(**values) -> RenderOptions:
     return RenderOptions(**values)
+
+
+def _no_batch_only_options(batch: bool, **values) -> None:
+    """Options that name one file cannot apply to several items."""
+    from aniportrait_cli.errors import InputError
+
+    used = [name for name, value in values.items() if value is not None]
+    if batch and used:
+        raise InputError(f"--{used[0].replace('_', '-')} applies to a single item, not to a batch")
 
 
 def _version(value: bool) -> None:
@@ -59,13 +74,18 @@ def root(
 @app.command("audio2vid")
 @handle_errors
 def audio2vid(
-    ref: Annotated[Path, typer.Option("--ref", help="Reference portrait image (any size; the face is found and cropped).", show_default=False)],
-    audio: Annotated[Path | None, typer.Option("--audio", help="Speech or singing: wav, flac, ogg, mp3, m4a, aac, or a video's audio track.", show_default=False)] = None,
+    ref: Annotated[list[Path] | None, typer.Option("--ref", help="Reference portrait image (any size; the face is found and cropped). Repeat it, or give a folder or a glob, for several.", show_default=False)] = None,
+    audio: Annotated[list[Path] | None, typer.Option("--audio", help="Speech or singing: wav, flac, ogg, mp3, m4a, aac, or a video's audio track. Repeatable, folder or glob.", show_default=False)] = None,
     motion: Annotated[Path | None, typer.Option("--motion", help="Render a saved motion .npz instead of computing it from the audio (--audio still gives the sound).", rich_help_panel=MOTION, show_default=False)] = None,
     pose_from: Annotated[str | None, typer.Option("--pose-from", help="Head pose from a .npy template, a video, or 'still' (default: from the audio).", rich_help_panel=MOTION, show_default=False)] = None,
     pose_style: PoseStyleOpt = None,
     save_motion: SaveMotionOpt = None,
     output: OutputOpt = None,
+    cross: CrossOpt = False,
+    manifest: ManifestOpt = None,
+    skip_existing: SkipExistingOpt = False,
+    fail_fast: FailFastOpt = False,
+    shard: ShardOpt = None,
     engine: EngineOpt = Engine.auto,
     device: DeviceOpt = Device.auto,
     dtype: DTypeOpt = DType.fp16,
@@ -90,21 +110,32 @@ def audio2vid(
 ) -> None:
     """Portrait + speech/singing -> talking, lip-synced video."""
     from aniportrait_cli.jobs import audio2vid as job
+    from aniportrait_cli.jobs.batch import build_jobs, run_batch
 
     options = _options(engine=engine, device=device, dtype=dtype, weights_dir=weights_dir, seed=seed, fps=fps,
                        size=size, steps=steps, cfg=cfg, overwrite=overwrite, paste_back=paste_back, grid=grid,
                        fast=fast, fast_stride=fast_stride, compat=compat, low_vram=low_vram, report=report,
                        pose_style=pose_style, save_motion=save_motion)
-    job.run(ref=ref, audio=audio, motion=motion, pose_from=pose_from, output=output, options=options, reporter=reporter)
+    jobs, batch = build_jobs(ref or [], audio or [], output, cross, manifest, shard, kind="audio")
+    _no_batch_only_options(batch, save_motion=save_motion, motion=motion)
+    code = run_batch(jobs, options, reporter, skip_existing, fail_fast, batch=batch, run_one=lambda item, opts, rep: job.run(
+        ref=item.ref, audio=item.source, motion=motion, pose_from=pose_from, output=item.output, options=opts, reporter=rep))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("vid2vid")
 @handle_errors
 def vid2vid(
-    ref: Annotated[Path, typer.Option("--ref", help="Reference portrait image.", show_default=False)],
-    video: Annotated[Path, typer.Option("--video", help="Driving video whose face motion is re-enacted (its audio is kept).", show_default=False)],
+    ref: Annotated[list[Path] | None, typer.Option("--ref", help="Reference portrait image. Repeatable, folder or glob.", show_default=False)] = None,
+    video: Annotated[list[Path] | None, typer.Option("--video", help="Driving video whose face motion is re-enacted (its audio is kept). Repeatable, folder or glob.", show_default=False)] = None,
     save_motion: SaveMotionOpt = None,
     output: OutputOpt = None,
+    cross: CrossOpt = False,
+    manifest: ManifestOpt = None,
+    skip_existing: SkipExistingOpt = False,
+    fail_fast: FailFastOpt = False,
+    shard: ShardOpt = None,
     engine: EngineOpt = Engine.auto,
     device: DeviceOpt = Device.auto,
     dtype: DTypeOpt = DType.fp16,
@@ -128,12 +159,18 @@ def vid2vid(
 ) -> None:
     """Facial reenactment: animate the portrait with the face motion of a driving video."""
     from aniportrait_cli.jobs import vid2vid as job
+    from aniportrait_cli.jobs.batch import build_jobs, run_batch
 
     options = _options(engine=engine, device=device, dtype=dtype, weights_dir=weights_dir, seed=seed,
                        fps=fps or 0.0, size=size, steps=steps, cfg=cfg, overwrite=overwrite, paste_back=paste_back,
                        grid=grid, fast=fast, fast_stride=fast_stride, low_vram=low_vram, report=report,
                        save_motion=save_motion)
-    job.run(ref=ref, video=video, output=output, options=options, reporter=reporter)
+    jobs, batch = build_jobs(ref or [], video or [], output, cross, manifest, shard, kind="video")
+    _no_batch_only_options(batch, save_motion=save_motion)
+    code = run_batch(jobs, options, reporter, skip_existing, fail_fast, batch=batch, run_one=lambda item, opts, rep: job.run(
+        ref=item.ref, video=item.source, output=item.output, options=opts, reporter=rep))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("edit-pose")

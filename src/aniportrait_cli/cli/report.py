@@ -50,12 +50,22 @@ class Reporter:
 
     @contextmanager
     def progress(self) -> Iterator[ProgressBar]:
-        """A rich progress display with ETA; silent with --quiet (and when stderr is not a terminal, rich
-        prints nothing dynamic, so logs stay clean)."""
+        """A rich progress display with ETA; silent with --quiet.
+
+        Nested uses share the one live display (rich allows only one): an outer batch shows its overall bar
+        while each item's steps come and go below it.
+        """
         if self.quiet:
             yield ProgressBar(None)
             return
-        progress = Progress(
+        if self._progress is not None:
+            bar = ProgressBar(self._progress)
+            try:
+                yield bar
+            finally:
+                bar.remove_all()
+            return
+        self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -65,8 +75,20 @@ class Reporter:
             console=self.console,
             transient=False,
         )
-        with progress:
-            yield ProgressBar(progress)
+        try:
+            with self._progress:
+                yield ProgressBar(self._progress)
+        finally:
+            self._progress = None
+
+    def for_item(self) -> Reporter:
+        """A reporter for one item of a batch: same console and progress display, its own clock and JSON off
+        (the batch writes one JSON line per item itself)."""
+        item = Reporter(quiet=self.quiet, json_mode=False, debug=self.debug)
+        item.console = self.console
+        item._progress = self._progress
+        item._said = self._said
+        return item
 
 
 class ProgressBar:
@@ -74,11 +96,21 @@ class ProgressBar:
 
     def __init__(self, progress: Progress | None):
         self._progress = progress
+        self._tasks: list[int] = []
 
     def add(self, description: str, total: float | None) -> int | None:
         if self._progress is None:
             return None
-        return self._progress.add_task(description, total=total)
+        task = self._progress.add_task(description, total=total)
+        self._tasks.append(task)
+        return task
+
+    def remove_all(self) -> None:
+        """Drop this bar's tasks from a shared display (an item's steps, once the item is done)."""
+        if self._progress is not None:
+            for task in self._tasks:
+                self._progress.remove_task(task)
+        self._tasks.clear()
 
     def advance(self, task: int | None, amount: float = 1) -> None:
         if self._progress is not None and task is not None:

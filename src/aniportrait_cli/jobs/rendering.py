@@ -22,12 +22,20 @@ MOTION_FPS = 30.0
 
 def pick_engine(options: RenderOptions, reporter) -> EngineChoice:
     """Choose once per run and say why (only when the choice was not the user's)."""
-    if "engine_choice" not in options.extra:
+    key = ("engine_choice", options.engine, options.device)
+    if key not in options.extra:
         choice = choose_engine(options)
         if choice.reason:
             reporter.note_once(choice.reason)
-        options.extra["engine_choice"] = choice
-    return options.extra["engine_choice"]
+        options.extra[key] = choice
+    return options.extra[key]
+
+
+def cached(options: RenderOptions, key: tuple, build):
+    """Load a model once per process: a batch's items share `options.extra`."""
+    if key not in options.extra:
+        options.extra[key] = build()
+    return options.extra[key]
 
 
 def motion_from_video(reference: Reference, reader, reporter) -> Motion:
@@ -90,7 +98,8 @@ def _neural_motion(reference: Reference, audio, options: RenderOptions, reporter
     from aniportrait_cli.landmarks.motion_tools import motion_from_offsets
 
     paths = _neural_paths(options)
-    pipeline = Audio2LmkPipeline.from_pretrained(paths["audio2mesh"], paths["audio2pose"], device=device)
+    pipeline = cached(options, ("audio2lmk", paths["audio2mesh"], paths["audio2pose"], device),
+                      lambda: Audio2LmkPipeline.from_pretrained(paths["audio2mesh"], paths["audio2pose"], device=device))
     with reporter.progress() as bar:
         result = pipeline.predict(audio.samples, options.resolved_pose_style, MOTION_FPS, options.compat,
                                   progress=bar.callback("Audio to motion"))
@@ -120,8 +129,10 @@ def _neural_frames(reference: Reference, motion: Motion, options: RenderOptions,
                 tasks[stage] = bar.add(labels.get(stage, stage), total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        pipeline = Lmk2VideoPipeline.from_pretrained(files, device=device, dtype=resolve_dtype(options.dtype, device),
-                                                     low_vram=options.low_vram, progress=progress)
+        dtype = resolve_dtype(options.dtype, device)
+        pipeline = cached(options, ("lmk2video", files, device, dtype, options.low_vram),
+                          lambda: Lmk2VideoPipeline.from_pretrained(files, device=device, dtype=dtype,
+                                                                    low_vram=options.low_vram, progress=progress))
 
         def on_frames(start: int, frames: np.ndarray) -> None:
             for frame in frames:
