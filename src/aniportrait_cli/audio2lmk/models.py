@@ -127,7 +127,20 @@ class Audio2PoseModel(ModelMixin, ConfigMixin):
         memory (B, T, latent) = in_fn(audio features), style_ids (B,) -> (B, T, out_dim) raw poses. Equal (up to
         float rounding) to re-running the whole decoder on the growing sequence at every step, because both
         masks are causal: self-attention never looks ahead, and output step q only sees audio frame q.
+
+        On CPU the loop runs on one intra-op thread: each step is ~130 small ops, where thread fork/join costs
+        more than it saves, and on a busy machine threads waiting for each other made it 10x slower.
         """
+        if memory.device.type != "cpu":
+            return self._generate(memory, style_ids, step_callback)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self._generate(memory, style_ids, step_callback)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _generate(self, memory, style_ids, step_callback):
         batch, length, dim = memory.shape
         if length > self.config.max_positions:
             raise ValueError(f"pose sequence of {length} frames exceeds the {self.config.max_positions} positions")

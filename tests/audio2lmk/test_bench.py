@@ -1,0 +1,27 @@
+"""Smoke test of the audio2lmk benchmark (`python -m aniportrait_cli.bench.audio2lmk --tiny`)."""
+
+from __future__ import annotations
+
+import torch
+
+from aniportrait_cli.bench import audio2lmk
+
+
+def test_tiny_bench_reports_speed_parts_and_memory(capsys):
+    threads = torch.get_num_threads()
+    results = audio2lmk.main(["--tiny", "--seconds", "2", "--threads", "1", "--no-warmup", "--json"])
+    torch.set_num_threads(threads)
+    assert results["frames"] == 60 and results["models"] == "tiny"
+    assert results["realtime_factor"] > 0 and results["wall_s"] > 0
+    assert {"mesh conv", "mesh encoder", "pose conv", "pose encoder", "pose decoder"} <= set(results["parts_s"])
+    assert results["peak_rss_gib"] > 0
+    printed = capsys.readouterr().out
+    assert "x real time" in printed and "peak RSS" in printed
+
+
+def test_shared_conv_and_compat_options():
+    threads = torch.get_num_threads()
+    results = audio2lmk.main(["--tiny", "--seconds", "6", "--threads", "1", "--no-warmup", "--shared-conv", "--compat"])
+    torch.set_num_threads(threads)
+    assert results["compat"] and results["shared_conv"]
+    assert results["frames"] == 180
