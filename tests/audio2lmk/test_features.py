@@ -117,3 +117,11 @@ def test_encoder_runs_on_bounded_windows_for_long_clips(monkeypatch):
         proj, _ = backbone.feature_projection(frames[:60][None])
         first = backbone.encoder(proj).last_hidden_state[0]
     torch.testing.assert_close(hidden[:30], first[:30])
+
+
+def test_groupnorm_statistics_from_patch_moments_accumulate_exactly_in_chunks():
+    values = torch.from_numpy(features.normalise(_audio(0.2)))
+    patches = values.unfold(0, 10, 5).double()
+    mean, second = features._patch_moments(values, 10, 5, chunk=37)
+    torch.testing.assert_close(mean, patches.mean(0))
+    torch.testing.assert_close(second, patches.T @ patches / patches.shape[0])

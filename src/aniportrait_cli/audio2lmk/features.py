@@ -128,20 +128,31 @@ def _fold_group_norm(layer: torch.nn.Module, input_values: torch.Tensor) -> tupl
     """Layer 0 conv + its clip-wide GroupNorm as a single conv (weight, bias).
 
     Each channel y_c = w_c . p (+ b_c) is linear in the input patches p, so its mean and variance over the whole
-    clip follow exactly from the patches' mean vector and second-moment matrix (float64), computed in one pass.
+    clip follow exactly from the patches' mean vector and second-moment matrix (float64, on the CPU).
     """
     conv, norm = layer.conv, layer.layer_norm
-    patches = input_values.unfold(0, conv.kernel_size[0], conv.stride[0]).double()
-    patch_mean = patches.mean(0)
-    second_moment = patches.T @ patches / patches.shape[0]
-    weight = conv.weight[:, 0, :].double()
-    bias = conv.bias.double() if conv.bias is not None else torch.zeros_like(weight[:, 0])
+    patch_mean, second_moment = _patch_moments(input_values.cpu(), conv.kernel_size[0], conv.stride[0])
+    weight = conv.weight[:, 0, :].detach().cpu().double()
+    bias = conv.bias.detach().cpu().double() if conv.bias is not None else torch.zeros_like(weight[:, 0])
     mean = weight @ patch_mean + bias
     variance = ((weight @ second_moment) * weight).sum(1) + 2 * bias * (weight @ patch_mean) + bias**2 - mean**2
-    scale = norm.weight.double() / torch.sqrt(variance.clamp_min(0) + norm.eps)
-    folded_weight = (weight * scale.unsqueeze(1)).unsqueeze(1).to(conv.weight.dtype)
-    folded_bias = ((bias - mean) * scale + norm.bias.double()).to(conv.weight.dtype)
-    return folded_weight, folded_bias
+    scale = norm.weight.detach().cpu().double() / torch.sqrt(variance.clamp_min(0) + norm.eps)
+    folded_weight = (weight * scale.unsqueeze(1)).unsqueeze(1)
+    folded_bias = (bias - mean) * scale + norm.bias.detach().cpu().double()
+    return folded_weight.to(conv.weight), folded_bias.to(conv.weight)
+
+
+def _patch_moments(values: torch.Tensor, kernel: int, stride: int, chunk: int = 1 << 18):
+    """Mean (k,) and second moment (k, k) of the conv input patches, accumulated in float64 chunk by chunk."""
+    count = (values.shape[0] - kernel) // stride + 1
+    total = torch.zeros(kernel, dtype=torch.float64)
+    outer = torch.zeros(kernel, kernel, dtype=torch.float64)
+    for start in range(0, count, chunk):
+        stop = min(count, start + chunk)
+        patches = values[start * stride : (stop - 1) * stride + kernel].unfold(0, kernel, stride).double()
+        total += patches.sum(0)
+        outer += patches.T @ patches
+    return total / count, outer / count
 
 
 def resample_frames(features: torch.Tensor, num_frames: int) -> torch.Tensor:
