@@ -18,10 +18,12 @@ def tolerance(case: str, name: str) -> tuple[float, float]:
     if name in table:
         atol, rtol = table[name]
         return float(atol), float(rtol)
-    for pattern, value in table.items():
-        if fnmatch.fnmatch(name, pattern) and isinstance(value, list):
-            return float(value[0]), float(value[1])
-    raise KeyError(f"no tolerance for {case}/{name}")
+    # The most specific wildcard wins ('fea_eval_*' before 'fea_*').
+    matches = [(len(p), v) for p, v in table.items() if fnmatch.fnmatch(name, p) and isinstance(v, list)]
+    if not matches:
+        raise KeyError(f"no tolerance for {case}/{name}")
+    atol, rtol = max(matches, key=lambda m: m[0])[1]
+    return float(atol), float(rtol)
 
 
 def assert_matches_golden(case: str, name: str, actual, expected) -> None:

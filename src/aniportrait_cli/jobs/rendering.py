@@ -87,6 +87,24 @@ def _classic_frames(reference: Reference, motion: Motion, reporter, sink: FrameS
             sink(frame)
 
 
+class PoseImageSequence:
+    """A motion's pose images drawn on demand (len + indexing), so the diffusion pipeline reads them window
+    by window instead of holding a whole long video's worth in memory."""
+
+    def __init__(self, motion: Motion, size: int, indices: list[int] | None = None):
+        self.motion = motion
+        self.size = size
+        self.indices = indices if indices is not None else list(range(motion.num_frames))
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        from aniportrait_cli.landmarks.motion_tools import pose_image
+
+        return pose_image(self.motion, self.indices[i], self.size, self.size)
+
+
 def _neural_paths(options: RenderOptions) -> dict[str, Path]:
     from aniportrait_cli.weights import manager
 
@@ -109,7 +127,7 @@ def _neural_motion(reference: Reference, audio, options: RenderOptions, reporter
 def _neural_frames(reference: Reference, motion: Motion, options: RenderOptions, reporter, device: str,
                    sink: FrameSink) -> None:
     from aniportrait_cli.jobs.devices import resolve_dtype
-    from aniportrait_cli.landmarks.motion_tools import pose_images
+    from aniportrait_cli.lmk2video.film import FrameInterpolator, KeyframeExpander, keyframe_indices
     from aniportrait_cli.lmk2video.loading import ReleaseFiles
     from aniportrait_cli.lmk2video.pipeline import Lmk2VideoPipeline
 
@@ -134,9 +152,24 @@ def _neural_frames(reference: Reference, motion: Motion, options: RenderOptions,
                           lambda: Lmk2VideoPipeline.from_pretrained(files, device=device, dtype=dtype,
                                                                     low_vram=options.low_vram, progress=progress))
 
+        indices = list(range(motion.num_frames))
+        emit = sink
+        if options.fast:
+            # Diffuse every k-th frame, FILM fills the rest at their own times: same frame count, same sync.
+            film_path = _film_path(options)
+            interpolator = cached(options, ("film", film_path, device), lambda: FrameInterpolator.from_file(film_path, device))
+            indices = keyframe_indices(motion.num_frames, options.fast_stride)
+            emit = KeyframeExpander(indices, interpolator, sink)
+
         def on_frames(start: int, frames: np.ndarray) -> None:
             for frame in frames:
-                sink(frame)
+                emit(frame)
 
-        pipeline(reference.square, pose_images(motion, size, size), size, size, steps=options.steps, cfg=options.cfg,
-                 seed=options.seed, progress=progress, on_frames=on_frames)
+        pipeline(reference.square, PoseImageSequence(motion, size, indices), size, size, steps=options.steps,
+                 cfg=options.cfg, seed=options.seed, progress=progress, on_frames=on_frames)
+
+
+def _film_path(options: RenderOptions) -> Path:
+    from aniportrait_cli.weights import manager
+
+    return manager.require("neural", options.weights_dir, ids=["film_net"])["film_net"]

@@ -14,7 +14,7 @@ handed to `on_frames` (or collected on the CPU).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,12 +93,15 @@ def resolve_dtype(dtype: torch.dtype | str | None, device: torch.device) -> torc
 
 class _PoseFeatureCache:
     """Pose pyramids per window index: on the device up to `device_budget` bytes, then in host memory on an
-    accelerator (pinned, uploaded per use) or not cached at all on the CPU (recomputed)."""
+    accelerator (pinned, uploaded per use) up to `host_budget` bytes, beyond that (and on the CPU) not cached
+    at all (recomputed), so memory stays bounded for any video length."""
 
-    def __init__(self, device: torch.device, device_budget: int):
+    def __init__(self, device: torch.device, device_budget: int, host_budget: int = 4 << 30):
         self.device = device
         self.budget = device_budget
+        self.host_budget = host_budget
         self.used = 0
+        self.host_used = 0
         self.entries: dict[int, list[torch.Tensor]] = {}
 
     def get(self, key: int) -> list[torch.Tensor] | None:
@@ -112,11 +115,12 @@ class _PoseFeatureCache:
         if self.used + size <= self.budget:
             self.entries[key] = features
             self.used += size
-        elif self.device.type != "cpu":
+        elif self.device.type != "cpu" and self.host_used + size <= self.host_budget:
             host = [t.to("cpu") for t in features]
             if self.device.type == "cuda":
                 host = [t.pin_memory() for t in host]
             self.entries[key] = host
+            self.host_used += size
 
 
 class Lmk2VideoPipeline:
@@ -310,7 +314,7 @@ class Lmk2VideoPipeline:
     def denoise(
         self,
         reference: ReferenceConditioning,
-        pose_frames: list[np.ndarray],
+        pose_frames: Sequence[np.ndarray],
         latents: torch.Tensor,
         steps: int = 25,
         cfg: float = 3.5,
@@ -478,16 +482,31 @@ def _rgb(image: Any, what: str) -> np.ndarray:
     return array
 
 
-def _collect_pose_frames(pose_images: Iterable[np.ndarray], width: int, height: int) -> list[np.ndarray]:
-    """uint8 (H, W, 3) frames at the video size (nearest-neighbour resize when needed), kept on the CPU."""
-    frames = []
-    for i, image in enumerate(pose_images):
-        frame = _rgb(image, f"pose image {i}")
-        if frame.shape[:2] != (height, width):
+class _PoseFrames:
+    """Pose images at the video size (nearest-neighbour resize when needed).
+
+    A sequence (`len` + indexing, e.g. drawn on demand from a motion) is read lazily, window by window, so
+    host memory does not grow with the video's length; any other iterable is collected first.
+    """
+
+    def __init__(self, pose_images: Iterable[np.ndarray], width: int, height: int):
+        self.width, self.height = width, height
+        lazy = hasattr(pose_images, "__len__") and hasattr(pose_images, "__getitem__")
+        self.source = pose_images if lazy else list(pose_images)
+        if len(self.source) == 0:
+            raise InputError("no pose images: the video needs at least one frame")
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        frame = _rgb(self.source[i], f"pose image {i}")
+        if frame.shape[:2] != (self.height, self.width):
             x = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float()
-            x = F.interpolate(x, size=(height, width), mode="nearest")
+            x = F.interpolate(x, size=(self.height, self.width), mode="nearest")
             frame = x[0].permute(1, 2, 0).to(torch.uint8).numpy()
-        frames.append(np.ascontiguousarray(frame))
-    if not frames:
-        raise InputError("no pose images: the video needs at least one frame")
-    return frames
+        return np.ascontiguousarray(frame)
+
+
+def _collect_pose_frames(pose_images: Iterable[np.ndarray], width: int, height: int) -> _PoseFrames:
+    return _PoseFrames(pose_images, width, height)
