@@ -104,8 +104,7 @@ def download(
         kwargs = {"repo_id": entry.repo, "filename": entry.filename, "revision": entry.revision}
         if weights_dir is not None:
             # Keep the original `pretrained_model/` layout: local_path minus the repo-relative filename.
-            prefix = entry.local_path[: len(entry.local_path) - len(entry.filename)]
-            kwargs["local_dir"] = str(weights_dir / prefix)
+            kwargs["local_dir"] = str(weights_dir / entry.local_prefix)
         path = Path(hf_hub_download(**kwargs))
         actual_size = path.stat().st_size
         if actual_size != size:

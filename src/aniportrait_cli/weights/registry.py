@@ -33,6 +33,22 @@ class WeightFile:
     revision: str = "main"
     url: str | None = None
     packaged: bool = False
+    alternatives: tuple[str, ...] = ()  # other repo filenames with the same content in another format
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alternatives", tuple(self.alternatives))
+
+    @property
+    def local_prefix(self) -> str:
+        """The folder part of `local_path` that is not part of the repo filename ('sd-vae-ft-mse/', '')."""
+        if self.filename and self.local_path.endswith(self.filename):
+            return self.local_path[: len(self.local_path) - len(self.filename)]
+        return ""
+
+    def candidates(self) -> list[tuple[str, str]]:
+        """(repo filename, local path) of the file and its alternatives, preferred first."""
+        names = [self.filename, *self.alternatives] if self.filename else []
+        return [(name, self.local_prefix + name) for name in names] or [("", self.local_path)]
 
     @property
     def source(self) -> str:
@@ -82,15 +98,17 @@ def locate(entry: WeightFile, weights_dir: Path | None) -> Path | None:
     if entry.packaged:
         path = packaged_path(entry)
         return path if path.is_file() else None
-    if weights_dir is not None:
-        candidate = weights_dir / entry.local_path
-        return candidate if candidate.is_file() else None
-    if entry.repo:
-        from huggingface_hub import try_to_load_from_cache
+    for filename, local_path in entry.candidates():
+        if weights_dir is not None:
+            candidate = weights_dir / local_path
+            if candidate.is_file():
+                return candidate
+        elif entry.repo:
+            from huggingface_hub import try_to_load_from_cache
 
-        found = try_to_load_from_cache(entry.repo, entry.filename, revision=entry.revision)
-        if isinstance(found, str) and Path(found).is_file():
-            return Path(found)
+            found = try_to_load_from_cache(entry.repo, filename, revision=entry.revision)
+            if isinstance(found, str) and Path(found).is_file():
+                return Path(found)
     return None
 
 
