@@ -176,15 +176,16 @@ def encode(backbone: Wav2Vec2Model, frames: torch.Tensor, progress: Progress | N
     """(T, C) resampled conv features -> (T, hidden) last hidden state (windowed past WHOLE_CLIP_MAX_FRAMES)."""
     total = frames.shape[0]
     starts, length = encoder_windows(total)
-    pieces = []
-    for start in starts:
+    blend = CrossFade(starts, [length] * len(starts), total, trim=WINDOW_TRIM)
+    for k, start in enumerate(starts):
         hidden, _ = backbone.feature_projection(frames[start : start + length].unsqueeze(0))
-        pieces.append(backbone.encoder(hidden).last_hidden_state[0])
+        hidden = backbone.encoder(hidden).last_hidden_state[0]
         if progress is not None:
             progress(length)
-    if len(pieces) == 1:
-        return pieces[0]
-    return stitch(pieces, starts, total, trim=WINDOW_TRIM)
+        if len(starts) == 1:
+            return hidden
+        blend.add(k, hidden)
+    return blend.result()
 
 
 def plan_windows(total: int, length: int, min_overlap: int) -> list[int]:
@@ -197,25 +198,48 @@ def plan_windows(total: int, length: int, min_overlap: int) -> list[int]:
     return [math.floor(k * (total - length) / (count - 1) + 0.5) for k in range(count)]
 
 
-def stitch(pieces: Sequence[torch.Tensor], starts: Sequence[int], total: int, trim: int = 0) -> torch.Tensor:
+class CrossFade:
     """Overlap-add of per-window results (L_k, ...) placed at `starts`, cross-faded linearly in the overlaps.
 
     In each overlap the first/last `trim` frames (near a window edge) get no weight; across the rest the weight
     moves linearly from the earlier window to the later one. Weights are normalised, so they always sum to 1.
+    Windows are added one at a time, so only the output buffer stays in memory.
     """
-    ends = [s + p.shape[0] for s, p in zip(starts, pieces)]
-    out = pieces[0].new_zeros((total,) + tuple(pieces[0].shape[1:]))
-    weight_sum = pieces[0].new_zeros(total)
-    for k, (piece, start, end) in enumerate(zip(pieces, starts, ends)):
-        weights = piece.new_ones(piece.shape[0])
-        if k > 0 and ends[k - 1] > start:
-            weights *= _ramp(ends[k - 1] - start, piece.shape[0], trim, rising=True).to(piece)
-        if k + 1 < len(pieces) and end > starts[k + 1]:
-            weights *= _ramp(end - starts[k + 1], piece.shape[0], trim, rising=False).to(piece)
-        shape = (-1,) + (1,) * (piece.dim() - 1)
-        out[start:end] += piece * weights.view(shape)
-        weight_sum[start:end] += weights
-    return out / weight_sum.view((-1,) + (1,) * (out.dim() - 1))
+
+    def __init__(self, starts: Sequence[int], lengths: Sequence[int], total: int, trim: int = 0):
+        self.starts, self.lengths, self.total, self.trim = list(starts), list(lengths), total, trim
+        self.ends = [s + n for s, n in zip(self.starts, self.lengths)]
+        self.out: torch.Tensor | None = None
+        self.weight_sum: torch.Tensor | None = None
+
+    def weights(self, k: int) -> torch.Tensor:
+        length = self.lengths[k]
+        weights = torch.ones(length, dtype=torch.float64)
+        if k > 0 and self.ends[k - 1] > self.starts[k]:
+            weights *= _ramp(self.ends[k - 1] - self.starts[k], length, self.trim, rising=True)
+        if k + 1 < len(self.starts) and self.ends[k] > self.starts[k + 1]:
+            weights *= _ramp(self.ends[k] - self.starts[k + 1], length, self.trim, rising=False)
+        return weights
+
+    def add(self, k: int, piece: torch.Tensor) -> None:
+        if self.out is None:
+            self.out = piece.new_zeros((self.total,) + tuple(piece.shape[1:]))
+            self.weight_sum = piece.new_zeros(self.total)
+        weights = self.weights(k).to(piece)
+        start, end = self.starts[k], self.ends[k]
+        self.out[start:end] += piece * weights.view((-1,) + (1,) * (piece.dim() - 1))
+        self.weight_sum[start:end] += weights
+
+    def result(self) -> torch.Tensor:
+        return self.out.div_(self.weight_sum.view((-1,) + (1,) * (self.out.dim() - 1)))
+
+
+def stitch(pieces: Sequence[torch.Tensor], starts: Sequence[int], total: int, trim: int = 0) -> torch.Tensor:
+    """`CrossFade` of a list of pieces."""
+    blend = CrossFade(starts, [p.shape[0] for p in pieces], total, trim)
+    for k, piece in enumerate(pieces):
+        blend.add(k, piece)
+    return blend.result()
 
 
 def _ramp(overlap: int, length: int, trim: int, rising: bool) -> torch.Tensor:

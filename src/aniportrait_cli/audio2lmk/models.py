@@ -69,6 +69,10 @@ class SinusoidalPositions(nn.Module):
         self.register_buffer("pe", pe.unsqueeze(0))
 
 
+# Below this batch x latent size a decoder step runs single-threaded (full size: fewer than 4 sequences).
+SMALL_STEP_WORK = 2048
+
+
 def alibi_slopes(num_heads: int) -> torch.Tensor:
     """Per-head slopes 2^(-8/n), 2^(-16/n), ... (1/2 ... 1/256 for 8 heads)."""
     start = 2.0 ** (-8.0 / num_heads)
@@ -128,10 +132,11 @@ class Audio2PoseModel(ModelMixin, ConfigMixin):
         float rounding) to re-running the whole decoder on the growing sequence at every step, because both
         masks are causal: self-attention never looks ahead, and output step q only sees audio frame q.
 
-        On CPU the loop runs on one intra-op thread: each step is ~130 small ops, where thread fork/join costs
+        On CPU, small batches run on one intra-op thread: a step is ~130 small ops, where thread fork/join costs
         more than it saves, and on a busy machine threads waiting for each other made it 10x slower.
         """
-        if memory.device.type != "cpu":
+        batch, _, dim = memory.shape
+        if memory.device.type != "cpu" or batch * dim >= SMALL_STEP_WORK:
             return self._generate(memory, style_ids, step_callback)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
