@@ -81,27 +81,29 @@ def _read_with_ffmpeg(path: Path, sample_rate: int) -> np.ndarray:
 def resample(samples: np.ndarray, rate_in: int, rate_out: int, zero_crossings: int = 16, rolloff: float = 0.99) -> np.ndarray:
     """Band-limited resampling (Hann-windowed sinc, polyphase; torchaudio's design with a longer filter).
 
-    Done with one strided conv1d per clip; memory is linear in the clip length.
+    NumPy only (the classic engine never imports torch); memory is linear in the clip length.
     """
     if rate_in == rate_out or samples.size == 0:
         return samples.astype(np.float32, copy=False)
-    import torch
-
     divisor = math.gcd(rate_in, rate_out)
     step_in, step_out = rate_in // divisor, rate_out // divisor
     cutoff = min(step_in, step_out) * rolloff
     width = math.ceil(zero_crossings * step_in / cutoff)
-    taps = torch.arange(-width, width + step_in, dtype=torch.float64) / step_in
-    phase = torch.arange(0, -step_out, -1, dtype=torch.float64)[:, None] / step_out + taps[None, :]
-    phase = (phase * cutoff).clamp(-zero_crossings, zero_crossings)
-    window = torch.cos(phase * math.pi / zero_crossings / 2) ** 2
+    taps = np.arange(-width, width + step_in, dtype=np.float64) / step_in
+    phase = np.arange(0, -step_out, -1, dtype=np.float64)[:, None] / step_out + taps[None, :]
+    phase = np.clip(phase * cutoff, -zero_crossings, zero_crossings)
+    window = np.cos(phase * math.pi / zero_crossings / 2) ** 2
     phase = phase * math.pi
-    sinc = torch.where(phase == 0, torch.ones_like(phase), torch.sin(phase) / phase)
-    kernels = (sinc * window * (cutoff / step_in)).to(torch.float32)[:, None, :]
+    sinc = np.where(phase == 0, 1.0, np.sin(phase) / np.where(phase == 0, 1.0, phase))
+    kernels = (sinc * window * (cutoff / step_in)).astype(np.float32)  # (step_out, taps)
 
-    signal = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))[None, None, :]
-    signal = torch.nn.functional.pad(signal, (width, width + step_in))
-    out = torch.nn.functional.conv1d(signal, kernels, stride=step_in)  # (1, step_out, blocks)
-    out = out.transpose(1, 2).reshape(-1)
+    padded = np.pad(np.asarray(samples, dtype=np.float32), (width, width + step_in))
+    blocks = (padded.size - kernels.shape[1]) // step_in + 1
+    out = np.empty((blocks, step_out), dtype=np.float32)
+    chunk = 1 << 14  # blocks per matrix product, to keep the gathered windows small
+    for start in range(0, blocks, chunk):
+        stop = min(blocks, start + chunk)
+        index = (np.arange(start, stop) * step_in)[:, None] + np.arange(kernels.shape[1])[None, :]
+        out[start:stop] = padded[index] @ kernels.T
     length = math.ceil(step_out * samples.size / step_in)
-    return out[:length].numpy().astype(np.float32, copy=False)
+    return out.reshape(-1)[:length]
