@@ -69,10 +69,6 @@ class SinusoidalPositions(nn.Module):
         self.register_buffer("pe", pe.unsqueeze(0))
 
 
-# Below this batch x latent size a decoder step runs single-threaded (full size: fewer than 4 sequences).
-SMALL_STEP_WORK = 2048
-
-
 def alibi_slopes(num_heads: int) -> torch.Tensor:
     """Per-head slopes 2^(-8/n), 2^(-16/n), ... (1/2 ... 1/256 for 8 heads)."""
     start = 2.0 ** (-8.0 / num_heads)
@@ -132,11 +128,11 @@ class Audio2PoseModel(ModelMixin, ConfigMixin):
         float rounding) to re-running the whole decoder on the growing sequence at every step, because both
         masks are causal: self-attention never looks ahead, and output step q only sees audio frame q.
 
-        On CPU, small batches run on one intra-op thread: a step is ~130 small ops, where thread fork/join costs
-        more than it saves, and on a busy machine threads waiting for each other made it 10x slower.
+        On CPU the loop runs on one intra-op thread: a step is ~130 small ops, bound by reading the decoder
+        weights from memory; a second thread gained at most 1.2x on an idle 2-core machine, and made the loop
+        5-25x slower as soon as another process kept one core busy (threads waiting for each other at every op).
         """
-        batch, _, dim = memory.shape
-        if memory.device.type != "cpu" or batch * dim >= SMALL_STEP_WORK:
+        if memory.device.type != "cpu":
             return self._generate(memory, style_ids, step_callback)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
