@@ -132,24 +132,25 @@ class Audio2PoseModel(ModelMixin, ConfigMixin):
         weights from memory; a second thread gained at most 1.2x on an idle 2-core machine, and made the loop
         5-25x slower as soon as another process kept one core busy (threads waiting for each other at every op).
         """
+        length = memory.shape[1]
+        if length > self.config.max_positions:
+            raise ValueError(f"pose sequence of {length} frames exceeds the {self.config.max_positions} positions")
+        # With a single visible key the cross-attention softmax is exactly 1, so each layer's cross-attention
+        # output at step q is out_proj(v_proj(memory[q])): batched matmuls over all frames, before the loop.
+        cross = [_attended_values(layer.multihead_attn, memory) for layer in self.transformer_decoder.layers]
         if memory.device.type != "cpu":
-            return self._generate(memory, style_ids, step_callback)
+            return self._decode_loop(memory, cross, style_ids, step_callback)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            return self._generate(memory, style_ids, step_callback)
+            return self._decode_loop(memory, cross, style_ids, step_callback)
         finally:
             torch.set_num_threads(threads)
 
-    def _generate(self, memory, style_ids, step_callback):
+    def _decode_loop(self, memory, cross, style_ids, step_callback):
         batch, length, dim = memory.shape
-        if length > self.config.max_positions:
-            raise ValueError(f"pose sequence of {length} frames exceeds the {self.config.max_positions} positions")
         heads = self.config.num_decoder_heads
         layers = self.transformer_decoder.layers
-        # With a single visible key the cross-attention softmax is exactly 1, so each layer's cross-attention
-        # output at step q is out_proj(v_proj(memory[q])): one batched matmul per layer instead of T.
-        cross = [_attended_values(layer.multihead_attn, memory) for layer in layers]
         bias = self.self_attention_bias(length).to(memory)
         cache_shape = (len(layers), batch, heads, length, dim // heads)
         keys, values = memory.new_empty(cache_shape), memory.new_empty(cache_shape)
