@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -20,7 +22,9 @@ def _backbone(**overrides):
 def _audio(seconds: float, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * 16000)) / 16000
-    return (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t)) + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
+    return (
+        0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t)) + 0.05 * rng.standard_normal(t.size)
+    ).astype(np.float32)
 
 
 @pytest.mark.parametrize("norm", ["group", "layer"])
@@ -76,7 +80,7 @@ def test_bad_samples_raise_input_error(samples, message):
 def test_window_plan_covers_with_equal_windows_and_overlap(total):
     starts = features.plan_windows(total, 900, 120)
     assert starts[0] == 0 and starts[-1] + 900 == total
-    assert all(b - a <= 900 - 119 for a, b in zip(starts, starts[1:]))  # overlap >= 120 up to rounding
+    assert all(b - a <= 900 - 119 for a, b in itertools.pairwise(starts))  # overlap >= 120 up to rounding
     assert features.plan_windows(900, 900, 120) == [0]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
 
 import numpy as np
@@ -28,7 +29,7 @@ def pipe(checkpoints):
 
 def _speech_like(seconds: float, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    t = np.arange(int(round(seconds * 16000))) / 16000
+    t = np.arange(round(seconds * 16000)) / 16000
     envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * t)
     return (envelope * np.sin(2 * np.pi * 180 * t) * 0.3 + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
 
@@ -70,7 +71,9 @@ def test_bad_checkpoints_fail_with_a_clear_message(tmp_path, checkpoints):
     state = torch.load(pose_path, weights_only=True)
     state["transformer_decoder.layers.9.norm1.weight"] = torch.ones(32)
     torch.save(state, tmp_path / "extra.pt")
-    with pytest.raises(InputError, match=r"extra.pt: .*1 unexpected key \(transformer_decoder\.layers\.9\.norm1\.weight\)"):
+    with pytest.raises(
+        InputError, match=r"extra.pt: .*1 unexpected key \(transformer_decoder\.layers\.9\.norm1\.weight\)"
+    ):
         Audio2LmkPipeline.from_pretrained(mesh_path, tmp_path / "extra.pt")
     state = torch.load(mesh_path, weights_only=True)
     del state["out_fn.bias"]
@@ -112,7 +115,7 @@ def test_progress_is_monotonic_and_completes(pipe):
     calls = []
     pipe.predict(_speech_like(3.0), pose_style=0, progress=lambda done, total: calls.append((done, total)))
     assert calls and calls[-1][0] == calls[-1][1]
-    assert all(b[0] > a[0] and b[1] == a[1] for a, b in zip(calls, calls[1:]))
+    assert all(b[0] > a[0] and b[1] == a[1] for a, b in itertools.pairwise(calls))
 
 
 def test_silence_and_the_shortest_clip(pipe):

@@ -20,7 +20,7 @@ def pipe():
 
 
 def _audio(seconds: float, seed: int = 0) -> np.ndarray:
-    return (0.1 * np.random.default_rng(seed).standard_normal(int(round(seconds * 16000)))).astype(np.float32)
+    return (0.1 * np.random.default_rng(seed).standard_normal(round(seconds * 16000))).astype(np.float32)
 
 
 def literal_infer(model: Audio2PoseModel, memory: torch.Tensor, style: int) -> torch.Tensor:

@@ -34,7 +34,9 @@ def test_frame_count_and_normalisation(case):
     _, config, io = case
     waveform = io["waveform_16k"].numpy()
     assert features.count_frames(waveform.shape[0]) == int(io["seq_len"]) == config["seq_len"]
-    assert_matches_golden(CASE, "input_values", torch.from_numpy(features.normalise(waveform))[None], io["input_values"])
+    assert_matches_golden(
+        CASE, "input_values", torch.from_numpy(features.normalise(waveform))[None], io["input_values"]
+    )
 
 
 def test_model_forward(case):

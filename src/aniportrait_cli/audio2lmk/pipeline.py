@@ -89,7 +89,9 @@ class Audio2LmkPipeline:
     def frame_count(num_samples: int, fps: float = MODEL_FPS) -> int:
         return features.count_frames(num_samples, fps)
 
-    def mesh_offsets(self, samples_16k: np.ndarray, fps: float = MODEL_FPS, progress: ProgressCallback | None = None) -> np.ndarray:
+    def mesh_offsets(
+        self, samples_16k: np.ndarray, fps: float = MODEL_FPS, progress: ProgressCallback | None = None
+    ) -> np.ndarray:
         """(T, 468, 3) float32 per-vertex offsets to add to the reference's canonical mesh."""
         return self.predict(samples_16k, fps=fps, pose_style=None, progress=progress).mesh_offsets
 

@@ -28,7 +28,9 @@ WARMUP_SECONDS = 3.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m aniportrait_cli.bench.audio2lmk", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m aniportrait_cli.bench.audio2lmk", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the synthetic clip")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
     parser.add_argument("--tiny", action="store_true", help="test-size models (a smoke test in seconds)")
@@ -43,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
     """Harmonic voice-like tone with a syllable-rate envelope and some noise, at 16 kHz."""
     rng = np.random.default_rng(seed)
-    t = np.arange(int(round(seconds * SAMPLE_RATE))) / SAMPLE_RATE
+    t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
     pitch = 140 + 30 * np.sin(2 * np.pi * 0.5 * t)
     phase = 2 * np.pi * np.cumsum(pitch) / SAMPLE_RATE
     voice = sum(np.sin(k * phase) / k for k in range(1, 6))
@@ -82,9 +84,10 @@ def main(argv: list[str] | None = None) -> dict:
         pipe.pose_model.audio_encoder.feature_extractor.load_state_dict(conv)
         pipe = Audio2LmkPipeline(pipe.mesh_model, pipe.pose_model)
     build_s = time.perf_counter() - start
-    weights_gib = sum(
-        t.numel() * t.element_size() for m in (pipe.mesh_model, pipe.pose_model) for t in m.state_dict().values()
-    ) / 2**30
+    weights_gib = (
+        sum(t.numel() * t.element_size() for m in (pipe.mesh_model, pipe.pose_model) for t in m.state_dict().values())
+        / 2**30
+    )
 
     if not args.no_warmup:
         pipe.predict(speech_like(min(WARMUP_SECONDS, args.seconds), seed=1), args.pose_style, compat=args.compat)
