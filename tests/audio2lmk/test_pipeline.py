@@ -138,3 +138,12 @@ def test_identical_conv_front_ends_are_computed_once(pipe):
     assert "pose conv" not in shared.last_timings
     alone = shared.head_pose(samples, pose_style=3)
     np.testing.assert_allclose(together.head_pose, alone, atol=1e-6)
+
+
+def test_half_precision_files_load_as_float32(tmp_path, checkpoints):
+    for path in checkpoints:
+        state = torch.load(path, weights_only=True)
+        torch.save({k: v.half() for k, v in state.items()}, tmp_path / path.name)
+    half = Audio2LmkPipeline.from_pretrained(tmp_path / checkpoints[0].name, tmp_path / checkpoints[1].name)
+    assert {p.dtype for m in (half.mesh_model, half.pose_model) for p in m.state_dict().values()} == {torch.float32}
+    assert np.isfinite(half.head_pose(_speech_like(1.0), pose_style=1)).all()
