@@ -122,7 +122,7 @@ class VideoWriter:
         audio_path: str | Path | None = None,
         num_frames: int | None = None,
         crf: int = 18,
-        preset: str = "medium",
+        preset: str = "veryfast",
     ):
         self.path = Path(path)
         self.width, self.height, self.fps = int(width), int(height), float(fps)
