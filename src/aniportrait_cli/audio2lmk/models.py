@@ -69,6 +69,10 @@ class SinusoidalPositions(nn.Module):
         self.register_buffer("pe", pe.unsqueeze(0))
 
 
+# Batch x latent size from which the decode loop keeps torch's intra-op threads (16 full-size sequences).
+THREADED_STEP_WORK = 8192
+
+
 def alibi_slopes(num_heads: int) -> torch.Tensor:
     """Per-head slopes 2^(-8/n), 2^(-16/n), ... (1/2 ... 1/256 for 8 heads)."""
     start = 2.0 ** (-8.0 / num_heads)
@@ -128,9 +132,10 @@ class Audio2PoseModel(ModelMixin, ConfigMixin):
         float rounding) to re-running the whole decoder on the growing sequence at every step, because both
         masks are causal: self-attention never looks ahead, and output step q only sees audio frame q.
 
-        On CPU the loop runs on one intra-op thread: a step is ~130 small ops, bound by reading the decoder
-        weights from memory; a second thread gained at most 1.2x on an idle 2-core machine, and made the loop
-        5-25x slower as soon as another process kept one core busy (threads waiting for each other at every op).
+        On CPU, batches of fewer than 16 full-size sequences run the loop on one intra-op thread: a step is then
+        ~130 small ops bound by reading the decoder weights from memory; a second thread gained at most 1.2x on
+        an idle 2-core machine and made the loop 4-25x slower as soon as another process kept a core busy
+        (threads waiting for each other at every op). Bigger batches are compute-bound and keep all threads.
         """
         length = memory.shape[1]
         if length > self.config.max_positions:
@@ -138,7 +143,7 @@ class Audio2PoseModel(ModelMixin, ConfigMixin):
         # With a single visible key the cross-attention softmax is exactly 1, so each layer's cross-attention
         # output at step q is out_proj(v_proj(memory[q])): batched matmuls over all frames, before the loop.
         cross = [_attended_values(layer.multihead_attn, memory) for layer in self.transformer_decoder.layers]
-        if memory.device.type != "cpu":
+        if memory.device.type != "cpu" or memory.shape[0] * memory.shape[2] >= THREADED_STEP_WORK:
             return self._decode_loop(memory, cross, style_ids, step_callback)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)

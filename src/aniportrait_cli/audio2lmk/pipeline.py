@@ -140,6 +140,9 @@ class Audio2LmkPipeline:
             if mesh:
                 mesh_conv, hidden = self._hidden_states(self.mesh_model, input_values, num_frames, tracker, "mesh")
                 offsets = self.mesh_model.head(hidden).reshape(num_frames, NUM_VERTICES, 3).float().cpu().numpy()
+                del hidden
+                if not (want_pose and self.shares_conv_features):
+                    mesh_conv = None
             if want_pose:
                 start = time.perf_counter()
                 if compat:
@@ -198,6 +201,7 @@ class Audio2LmkPipeline:
         model = self.pose_model
         _, hidden = self._hidden_states(model, input_values, num_frames, tracker, "pose", conv=conv)
         memory = model.in_fn(hidden)
+        del hidden, conv
         spans = pose_chunks.continuity_chunks(num_frames)
         start = time.perf_counter()
         step = tracker.stage("pose decoder", sum(b - a for a, b in spans))
