@@ -9,10 +9,15 @@ import torch
 
 from aniportrait_cli.audio2lmk import features
 from aniportrait_cli.audio2lmk.configs import TINY_POSE_CONFIG
-from aniportrait_cli.audio2lmk.loading import load_strict, read_state_dict
-from aniportrait_cli.audio2lmk.models import Audio2MeshModel, Audio2PoseModel, last_hidden_state
+from aniportrait_cli.audio2lmk.loading import load_strict
+from aniportrait_cli.audio2lmk.models import (
+    Audio2MeshModel,
+    Audio2PoseModel,
+    last_hidden_state,
+)
 from aniportrait_cli.audio2lmk.pipeline import Audio2LmkPipeline
 from aniportrait_cli.audio2lmk.tiny import randomize_
+from aniportrait_cli.weights.checkpoints import read_state_dict
 from tests.audio2lmk.conftest import _single_thread  # noqa: F401  (autouse: tiny models run single-threaded)
 from tests.conformance.conftest import assert_matches_golden, case_dir
 

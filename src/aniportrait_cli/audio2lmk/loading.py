@@ -12,10 +12,7 @@ gives back the released spelling, e.g. to write files in the original format.
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from collections.abc import Mapping
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -46,27 +43,6 @@ def _rename(key: str, table: Mapping[str, str]) -> str:
         if tail in table:
             return POS_CONV_PREFIX + table[tail]
     return key
-
-
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """A state dict from a .pt/.pth/.bin (pickled, loaded with weights_only) or .safetensors file, on CPU."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: checkpoint not found; download the audio weights (aniportrait weights download)")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            loaded = load_file(path)
-        else:
-            # mmap keeps the pages in the file until used; the legacy (non-zip) format cannot be mapped.
-            mmap = zipfile.is_zipfile(path)
-            loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    except (pickle.UnpicklingError, RuntimeError, OSError, ValueError, EOFError) as exc:
-        raise InputError(f"{path}: not a readable checkpoint ({str(exc).splitlines()[0]}); download it again") from None
-    if not isinstance(loaded, Mapping) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
-        raise InputError(f"{path}: expected a state dict (name -> tensor), got {type(loaded).__name__}")
-    return dict(loaded)
 
 
 def load_strict(module: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = "state dict") -> None:

@@ -21,13 +21,23 @@ import numpy as np
 import torch
 
 from aniportrait_cli.audio2lmk import features, pose_chunks
-from aniportrait_cli.audio2lmk.configs import MESH_CONFIG, POSE_CONFIG, infer_mesh_config, infer_pose_config
+from aniportrait_cli.audio2lmk.configs import (
+    MESH_CONFIG,
+    POSE_CONFIG,
+    infer_mesh_config,
+    infer_pose_config,
+)
 from aniportrait_cli.audio2lmk.features import MODEL_FPS
-from aniportrait_cli.audio2lmk.loading import load_strict, read_state_dict
+from aniportrait_cli.audio2lmk.loading import load_strict
 from aniportrait_cli.audio2lmk.models import Audio2MeshModel, Audio2PoseModel
 from aniportrait_cli.audio2lmk.tiny import randomize_
 from aniportrait_cli.errors import InputError
-from aniportrait_cli.landmarks.pose_track import damp_rotations, moving_average, resample_track
+from aniportrait_cli.landmarks.pose_track import (
+    damp_rotations,
+    moving_average,
+    resample_track,
+)
+from aniportrait_cli.weights.checkpoints import read_state_dict
 
 ProgressCallback = Callable[[int, int], None]
 NUM_VERTICES = 468

@@ -19,6 +19,7 @@ from diffusers import AutoencoderKL
 from torch import nn
 
 from ..errors import InputError, WeightsMissing
+from ..weights.checkpoints import read_state_dict
 from .configs import ModelConfigs
 from .models.pose_guider import PoseGuider
 from .models.reference_unet import build_reference_unet
@@ -86,32 +87,6 @@ class ReleaseFiles:
 
 
 # --- reading ------------------------------------------------------------------------------------------------
-
-
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Flat {key: tensor} from a .pth/.pt (memory-mapped when the file format allows) or .safetensors file."""
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsMissing(f"{path} not found (download the AniPortrait weights)")
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(path)
-        else:
-            try:
-                state = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
-            except RuntimeError as error:
-                if "mmap" not in str(error):
-                    raise
-                state = torch.load(path, map_location="cpu", weights_only=True)  # legacy (non-zip) format
-    except WeightsMissing:
-        raise
-    except Exception as error:  # unreadable / truncated / not a checkpoint
-        raise InputError(f"{path}: cannot read the checkpoint ({error}); re-download it") from None
-    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise InputError(f"{path}: expected a flat state dict of tensors; is this the right file?")
-    return dict(state)
 
 
 def merge_denoising_state_dicts(
