@@ -108,3 +108,11 @@ def test_batch_usage_errors(folders, tmp_path, extra, fragment):
 def test_unpairable_counts(folders, tmp_path):
     result = aniportrait("audio2vid", "--ref", folders / "faces", "--audio", folders / "voices", *COMMON, cwd=tmp_path)
     assert_clean_error(result, 2, "5 portraits and 3 audio files", "--cross")
+
+
+def test_edit_pose_batch_previews(folders, tmp_path):
+    faces = sorted((folders / "faces").iterdir())[:2]
+    result = aniportrait("edit-pose", "--ref", faces[0], "--ref", faces[1], "--audio", folders / "voices" / "v0.wav",
+                         "--preview", "--pose-from", "still", "-o", tmp_path / "prev", "--json", *COMMON)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "prev").iterdir()) == ["p0__v0__preview.mp4", "p1__v0__preview.mp4"]

@@ -10,10 +10,27 @@ import typer
 
 from aniportrait_cli import __version__
 from aniportrait_cli.cli.common import (
-    CfgOpt, DebugOpt, DeviceOpt, DTypeOpt, EngineOpt, FpsOpt, JsonOpt, OutputOpt, OverwriteOpt, QuietOpt, SeedOpt,
-    SizeOpt, StepsOpt, WeightsDirOpt, NEURAL, OUTPUT, RENDER, handle_errors,
+    NEURAL,
+    OUTPUT,
+    RENDER,
+    CfgOpt,
+    DebugOpt,
+    DeviceOpt,
+    DTypeOpt,
+    EngineOpt,
+    FpsOpt,
+    JsonOpt,
+    OutputOpt,
+    OverwriteOpt,
+    QuietOpt,
+    SeedOpt,
+    SizeOpt,
+    StepsOpt,
+    WeightsDirOpt,
+    handle_errors,
 )
 from aniportrait_cli.cli.weights_cmd import weights_app
+from aniportrait_cli.errors import InputError
 from aniportrait_cli.jobs.options import Device, DType, Engine, RenderOptions
 
 app = typer.Typer(
@@ -176,9 +193,9 @@ def vid2vid(
 @app.command("edit-pose")
 @handle_errors
 def edit_pose(
-    ref: Annotated[Path | None, typer.Option("--ref", help="Reference portrait (needed to render or preview).", show_default=False)] = None,
-    audio: Annotated[Path | None, typer.Option("--audio", help="Expression from speech/singing.", rich_help_panel=MOTION, show_default=False)] = None,
-    video: Annotated[Path | None, typer.Option("--video", help="Expression (and pose) from a driving video.", rich_help_panel=MOTION, show_default=False)] = None,
+    ref: Annotated[list[Path] | None, typer.Option("--ref", help="Reference portrait (needed to render; --preview of a --video uses its first frame without it). Repeatable, folder or glob.", show_default=False)] = None,
+    audio: Annotated[list[Path] | None, typer.Option("--audio", help="Expression from speech/singing. Repeatable, folder or glob.", rich_help_panel=MOTION, show_default=False)] = None,
+    video: Annotated[list[Path] | None, typer.Option("--video", help="Expression (and pose) from a driving video. Repeatable, folder or glob.", rich_help_panel=MOTION, show_default=False)] = None,
     motion: Annotated[Path | None, typer.Option("--motion", help="Expression and pose from a saved motion .npz.", rich_help_panel=MOTION, show_default=False)] = None,
     pose_from: Annotated[str | None, typer.Option("--pose-from", help="Head pose from a .npy template, another video, or 'still' (default: the source's own pose).", rich_help_panel=MOTION, show_default=False)] = None,
     pose_scale: Annotated[float, typer.Option("--pose-scale", help="Multiply head rotation and translation by this.", rich_help_panel=MOTION)] = 1.0,
@@ -190,6 +207,10 @@ def edit_pose(
     save_motion: SaveMotionOpt = None,
     preview: Annotated[bool, typer.Option("--preview", help="Write a landmark video of the edited motion next to the reference instead of rendering (needs no weights).", rich_help_panel=OUTPUT)] = False,
     output: OutputOpt = None,
+    cross: CrossOpt = False,
+    skip_existing: SkipExistingOpt = False,
+    fail_fast: FailFastOpt = False,
+    shard: ShardOpt = None,
     engine: EngineOpt = Engine.auto,
     device: DeviceOpt = Device.auto,
     dtype: DTypeOpt = DType.fp16,
@@ -208,13 +229,31 @@ def edit_pose(
 ) -> None:
     """Change the head motion of a talking portrait without touching lips and expression."""
     from aniportrait_cli.jobs import edit_pose as job
+    from aniportrait_cli.jobs.batch import build_jobs, run_batch
 
     options = _options(engine=engine, device=device, dtype=dtype, weights_dir=weights_dir, seed=seed, fps=fps,
                        size=size, steps=steps, cfg=cfg, overwrite=overwrite, paste_back=paste_back,
                        save_motion=save_motion)
-    job.run(ref=ref, audio=audio, video=video, motion=motion, pose_from=pose_from, pose_scale=pose_scale,
-            pose_offset=pose_offset, pose_smooth=pose_smooth, mirror=mirror, loop=loop, save_pose=save_pose,
-            preview=preview, output=output, options=options, reporter=reporter)
+    refs, audios, videos = ref or [], audio or [], video or []
+
+    def one(item_ref, item_audio, item_video, item_output, opts, rep):
+        return job.run(ref=item_ref, audio=item_audio, video=item_video, motion=motion, pose_from=pose_from,
+                       pose_scale=pose_scale, pose_offset=pose_offset, pose_smooth=pose_smooth, mirror=mirror,
+                       loop=loop, save_pose=save_pose, preview=preview, output=item_output, options=opts, reporter=rep)
+
+    if max(len(refs), len(audios), len(videos)) <= 1 and not any(p.is_dir() or "*" in str(p) for p in refs + audios + videos):
+        one(refs[0] if refs else None, audios[0] if audios else None, videos[0] if videos else None, output, options, reporter)
+        return
+    if bool(audios) == bool(videos) or motion is not None:
+        raise InputError("several items: give --ref with either --audio or --video (not --motion)")
+    _no_batch_only_options(True, save_pose=save_pose, save_motion=save_motion)
+    kind = "audio" if audios else "video"
+    jobs, batch = build_jobs(refs, audios or videos, output, cross, None, shard, kind=kind,
+                             suffix="__preview.mp4" if preview else "__edit.mp4")
+    code = run_batch(jobs, options, reporter, skip_existing, fail_fast, batch=batch, run_one=lambda item, opts, rep: one(
+        item.ref, item.source if kind == "audio" else None, item.source if kind == "video" else None, item.output, opts, rep))
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("check-sync")

@@ -146,7 +146,7 @@ def build_jobs(refs: list[Path], sources: list[Path], output: Path | None, cross
         jobs = [Job(r, s, Path()) for r, s in pairs]
     batch = len(jobs) > 1 or manifest is not None
     folder = output if (batch or (output is not None and output.is_dir())) else None
-    if batch and output is not None and output.suffix.lower() == suffix:
+    if batch and output is not None and output.suffix.lower() == ".mp4":
         raise InputError(f"-o {output}: several items need an output folder, not a file name")
     resolved = []
     for job in jobs:
