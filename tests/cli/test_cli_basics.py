@@ -94,3 +94,13 @@ def test_weights_path(tmp_path):
     result = aniportrait("weights", "path", "face_landmarker")
     assert result.returncode == 0 and result.stdout.strip().endswith("face_landmarker.task")
     assert_clean_error(aniportrait("weights", "path", "audio2pose", "--weights-dir", tmp_path), 1, "audio2pose")
+
+
+def test_missing_optional_file_names_the_command_that_fetches_it(tmp_path):
+    import pytest
+
+    from aniportrait_cli.errors import WeightsMissing
+    from aniportrait_cli.weights import manager
+
+    with pytest.raises(WeightsMissing, match="film_net_fp16.pt.*--include-optional"):
+        manager.require("neural", tmp_path, ids=["film_net"])

@@ -40,8 +40,10 @@ def status(entries: Iterable[WeightFile], weights_dir: Path | None) -> list[File
     return result
 
 
-def download_command(engine: str, weights_dir: Path | None) -> str:
+def download_command(engine: str, weights_dir: Path | None, include_optional: bool = False) -> str:
     command = f"aniportrait weights download --engine {engine}"
+    if include_optional:
+        command += " --include-optional"
     if weights_dir is not None:
         command += f" --weights-dir {shlex.quote(str(weights_dir))}"
     return command
@@ -60,7 +62,7 @@ def require(engine: str, weights_dir: Path | None, ids: Iterable[str] | None = N
         )
         raise WeightsMissing(
             f"{engine} engine weights missing or damaged {where}: {names}; "
-            f"run `{download_command(engine, weights_dir)}`"
+            f"run `{download_command(engine, weights_dir, any(not s.entry.required for s in bad))}`"
         )
     return {s.entry.id: s.path for s in states}
 
