@@ -24,6 +24,18 @@ def require_shared(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def single_torch_thread():
+    """Tiny models gain nothing from intra-op threads, and on a busy 2-core machine OpenMP threads waiting for
+    each other make thousands of small steps many times slower: run such tests on one thread."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def kit_dir() -> Path:
     return require_shared(KIT_DIR)

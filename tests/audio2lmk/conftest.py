@@ -1,15 +1,8 @@
-"""Tiny models gain nothing from intra-op threads, and on a busy machine OpenMP threads waiting for each other
-slow the decoder's thousands of small steps down tenfold: run these tests single-threaded."""
-
-from __future__ import annotations
+"""The audio2lmk tests run their tiny models on one thread (see `single_torch_thread`)."""
 
 import pytest
-import torch
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+@pytest.fixture(scope="module", autouse=True)
+def _single_thread(single_torch_thread):
     yield
-    torch.set_num_threads(threads)

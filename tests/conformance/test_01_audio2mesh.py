@@ -18,8 +18,9 @@ from aniportrait_cli.audio2lmk.models import (
 from aniportrait_cli.audio2lmk.pipeline import Audio2LmkPipeline
 from aniportrait_cli.audio2lmk.tiny import randomize_
 from aniportrait_cli.weights.checkpoints import read_state_dict
-from tests.audio2lmk.conftest import _single_thread  # noqa: F401  (autouse: tiny models run single-threaded)
 from tests.conformance.conftest import assert_matches_golden, case_dir
+
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 CASE = "01_audio2mesh"
 

@@ -20,8 +20,9 @@ from aniportrait_cli.audio2lmk.pipeline import Audio2LmkPipeline
 from aniportrait_cli.audio2lmk.tiny import randomize_
 from aniportrait_cli.landmarks.pose_track import damp_rotations, moving_average
 from aniportrait_cli.weights.checkpoints import read_state_dict
-from tests.audio2lmk.conftest import _single_thread  # noqa: F401  (autouse: tiny models run single-threaded)
 from tests.conformance.conftest import assert_matches_golden, case_dir
+
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
 
 CASE = "02_audio2pose"
 

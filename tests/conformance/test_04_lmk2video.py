@@ -12,21 +12,14 @@ from aniportrait_cli.lmk2video.context import context_windows
 from aniportrait_cli.lmk2video.pipeline import Lmk2VideoPipeline
 from tests.conformance.conftest import assert_matches_golden, case_dir, tolerance
 
+pytestmark = pytest.mark.usefixtures("single_torch_thread")
+
 CASE = "04_lmk2video"
 
 
 @pytest.fixture(scope="module")
 def config():
     return json.loads((case_dir(CASE) / "config.json").read_text())
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _single_thread():
-    """The tiny tensors gain nothing from threads, and a busy CI box makes extra threads much slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

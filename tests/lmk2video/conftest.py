@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from aniportrait_cli.lmk2video.pipeline import Lmk2VideoPipeline
 from aniportrait_cli.lmk2video.tiny import random_modules
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _single_thread(single_torch_thread):
     yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
