@@ -19,13 +19,13 @@ On disk it is an `.npz` (`--save-motion` / `--motion`) with these arrays:
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from aniportrait_cli.errors import InputError
+from aniportrait_cli.media.atomic import atomic_output
 
 FORMAT_NAME = "aniportrait-motion"
 FORMAT_VERSION = 1
@@ -111,14 +111,8 @@ class Motion:
             "ref_landmarks": self.ref_landmarks,
         }
         arrays.update({f"extra_{k}": v for k, v in self.extra.items()})
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part.npz", dir=path.parent or ".")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez_compressed(handle, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
         return path
 
     @classmethod

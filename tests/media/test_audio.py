@@ -1,10 +1,12 @@
+import subprocess
+
 import numpy as np
 import pytest
 import soundfile
 
 from aniportrait_cli.errors import InputError
-from aniportrait_cli.media.audio import load_audio, resample
-from tests.media_factory import write_audio
+from aniportrait_cli.media.audio import load_audio
+from tests.media_factory import tone, write_audio
 
 
 def dominant_frequency(samples: np.ndarray, rate: int) -> float:
@@ -24,17 +26,47 @@ def test_every_format_loads_as_mono_16k_float32(tmp_path, suffix):
     assert audio.source == path
 
 
-def test_resampler_is_band_limited_and_accurate():
-    rate_in, rate_out = 44100, 16000
-    t_in = np.arange(rate_in) / rate_in
-    out = resample(np.sin(2 * np.pi * 1000 * t_in).astype(np.float32), rate_in, rate_out)
-    assert len(out) == rate_out
-    t_out = np.arange(rate_out) / rate_out
-    ideal = np.sin(2 * np.pi * 1000 * t_out)
+@pytest.mark.parametrize("rate", [44100, 22051, 44056])
+def test_any_rate_is_resampled_band_limited_and_accurate(tmp_path, rate):
+    """soxr through the bundled ffmpeg: coprime rates (22051 Hz) cost what 22050 Hz costs, and nothing aliases."""
+    t = np.arange(rate) / rate
+    soundfile.write(tmp_path / "tone.wav", (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32), rate)
+    out = load_audio(tmp_path / "tone.wav").samples
+    assert len(out) == 16000
+    ideal = 0.5 * np.sin(2 * np.pi * 1000 * np.arange(16000) / 16000)
     assert np.max(np.abs(out[200:-200] - ideal[200:-200])) < 2e-3
     # A tone above the new Nyquist frequency (9 kHz > 8 kHz) must be filtered out, not aliased.
-    aliased = resample(np.sin(2 * np.pi * 9000 * t_in).astype(np.float32), rate_in, rate_out)
-    assert np.max(np.abs(aliased[200:-200])) < 0.02
+    soundfile.write(tmp_path / "high.wav", (0.5 * np.sin(2 * np.pi * 9000 * t)).astype(np.float32), rate)
+    aliased = load_audio(tmp_path / "high.wav", allow_silent=True).samples
+    assert np.max(np.abs(aliased[200:-200])) < 0.01
+
+
+def test_late_audio_stream_gets_its_offset_as_leading_silence(tmp_path):
+    """An mp4 whose audio starts 1 s after the video: the samples (and the mux file) start with 1 s of silence."""
+    from aniportrait_cli.media.ffmpeg import ffmpeg_exe
+
+    write_audio(tmp_path / "tone.wav", seconds=1.0, rate=44100)
+    late = tmp_path / "late.mp4"
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "color=c=gray:s=64x64:r=10:d=2",
+                    "-itsoffset", "1.0", "-i", str(tmp_path / "tone.wav"), "-map", "0:v", "-map", "1:a",
+                    "-c:v", "libx264", "-c:a", "aac", str(late)], check=True)
+    with load_audio(late, for_mux=True) as audio:
+        rms = [float(np.sqrt(np.mean(audio.samples[i * 1600:(i + 1) * 1600] ** 2))) for i in range(20)]
+        assert max(rms[:9]) < 1e-3 and min(rms[11:19]) > 0.1, rms  # silence, then the tone from 1.0 s
+        assert abs(audio.duration_s - 2.0) < 0.05
+        muxed, rate = soundfile.read(audio.mux_path)
+        assert rate == 44100 and abs(len(muxed) / rate - audio.duration_s) < 0.01  # the same timeline
+        mux_path = audio.mux_path
+    assert not mux_path.exists()  # the temporary file goes with the clip
+
+
+def test_phase_inverted_stereo_uses_the_louder_channel(tmp_path):
+    voice = tone(1.0, 16000)[:, 0]
+    soundfile.write(tmp_path / "inverted.wav", np.stack([voice, -0.9 * voice], axis=1), 16000)
+    notes = []
+    audio = load_audio(tmp_path / "inverted.wav", on_warning=notes.append)
+    assert np.max(np.abs(audio.samples)) > 0.35  # the louder channel, not the cancelled mix
+    assert len(notes) == 1 and "phase-inverted" in notes[0]
 
 
 def test_num_frames_covers_the_audio_exactly(tmp_path):

@@ -20,6 +20,7 @@ from aniportrait_cli.cli.common import (
     EngineOpt,
     FpsOpt,
     JsonOpt,
+    MaxOutputSizeOpt,
     OutputOpt,
     OverwriteOpt,
     QuietOpt,
@@ -28,6 +29,7 @@ from aniportrait_cli.cli.common import (
     StepsOpt,
     WeightsDirOpt,
     handle_errors,
+    unexpected,
 )
 from aniportrait_cli.cli.weights_cmd import weights_app
 from aniportrait_cli.errors import InputError
@@ -62,7 +64,10 @@ ShardOpt = Annotated[str | None, typer.Option("--shard", help="K/N: only this de
 PoseStyleOpt = Annotated[int | None, typer.Option("--pose-style", min=0, max=99, help="Neural head-motion style id 0-99 (default: seed mod 100).", rich_help_panel=MOTION, show_default=False)]
 
 
-def _options(**values) -> RenderOptions:
+def _options(reporter, **values) -> RenderOptions:
+    from aniportrait_cli.jobs.limits import resolve_seed
+
+    values["seed"] = resolve_seed(values["seed"], reporter)
     return RenderOptions(**values)
 
 
@@ -113,6 +118,7 @@ def audio2vid(
     steps: StepsOpt = 25,
     cfg: CfgOpt = 3.5,
     paste_back: PasteBackOpt = None,
+    max_output_size: MaxOutputSizeOpt = 1920,
     grid: GridOpt = False,
     fast: FastOpt = False,
     fast_stride: FastStrideOpt = 3,
@@ -129,9 +135,9 @@ def audio2vid(
     from aniportrait_cli.jobs import audio2vid as job
     from aniportrait_cli.jobs.batch import build_jobs, run_batch
 
-    options = _options(engine=engine, device=device, dtype=dtype, weights_dir=weights_dir, seed=seed, fps=fps,
+    options = _options(reporter, engine=engine, device=device, dtype=dtype, weights_dir=weights_dir, seed=seed, fps=fps,
                        size=size, steps=steps, cfg=cfg, overwrite=overwrite, paste_back=paste_back, grid=grid,
-                       fast=fast, fast_stride=fast_stride, compat=compat, low_vram=low_vram, report=report,
+                       max_output_size=max_output_size, fast=fast, fast_stride=fast_stride, compat=compat, low_vram=low_vram, report=report,
                        pose_style=pose_style, save_motion=save_motion)
     jobs, batch = build_jobs(ref or [], audio or [], output, cross, manifest, shard, kind="audio")
     _no_batch_only_options(batch, save_motion=save_motion, motion=motion)
@@ -163,6 +169,7 @@ def vid2vid(
     steps: StepsOpt = 25,
     cfg: CfgOpt = 3.5,
     paste_back: PasteBackOpt = None,
+    max_output_size: MaxOutputSizeOpt = 1920,
     grid: GridOpt = False,
     fast: FastOpt = False,
     fast_stride: FastStrideOpt = 3,
@@ -178,9 +185,9 @@ def vid2vid(
     from aniportrait_cli.jobs import vid2vid as job
     from aniportrait_cli.jobs.batch import build_jobs, run_batch
 
-    options = _options(engine=engine, device=device, dtype=dtype, weights_dir=weights_dir, seed=seed,
+    options = _options(reporter, engine=engine, device=device, dtype=dtype, weights_dir=weights_dir, seed=seed,
                        fps=fps or 0.0, size=size, steps=steps, cfg=cfg, overwrite=overwrite, paste_back=paste_back,
-                       grid=grid, fast=fast, fast_stride=fast_stride, low_vram=low_vram, report=report,
+                       max_output_size=max_output_size, grid=grid, fast=fast, fast_stride=fast_stride, low_vram=low_vram, report=report,
                        save_motion=save_motion)
     jobs, batch = build_jobs(ref or [], video or [], output, cross, manifest, shard, kind="video")
     _no_batch_only_options(batch, save_motion=save_motion)
@@ -221,6 +228,7 @@ def edit_pose(
     steps: StepsOpt = 25,
     cfg: CfgOpt = 3.5,
     paste_back: PasteBackOpt = None,
+    max_output_size: MaxOutputSizeOpt = 1920,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
     overwrite: OverwriteOpt = False,
@@ -231,9 +239,9 @@ def edit_pose(
     from aniportrait_cli.jobs import edit_pose as job
     from aniportrait_cli.jobs.batch import build_jobs, run_batch
 
-    options = _options(engine=engine, device=device, dtype=dtype, weights_dir=weights_dir, seed=seed, fps=fps,
+    options = _options(reporter, engine=engine, device=device, dtype=dtype, weights_dir=weights_dir, seed=seed, fps=fps,
                        size=size, steps=steps, cfg=cfg, overwrite=overwrite, paste_back=paste_back,
-                       save_motion=save_motion)
+                       max_output_size=max_output_size, save_motion=save_motion)
     refs, audios, videos = ref or [], audio or [], video or []
 
     def one(item_ref, item_audio, item_video, item_output, opts, rep):
@@ -275,8 +283,10 @@ def check_sync(
 def main() -> None:
     # Nothing but `weights download` needs the network: go offline before any hub library is imported, so a
     # machine without network never waits on hub retries.
+    from aniportrait_cli.cli.signals import describe_interruption, install
     from aniportrait_cli.weights import hub
 
+    install()
     if sys.argv[1:3] != ["weights", "download"]:
         hub.force_offline()
     try:  # typer >= 0.20 vendors click
@@ -294,7 +304,13 @@ def main() -> None:
         where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
         sys.stderr.write(f"error: {exc.format_message()}{where}\n")
         sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        sys.stderr.write("error: interrupted; no output was written\n")
-        sys.exit(130)
+    except (typer.Abort, KeyboardInterrupt) as exc:
+        message, status = describe_interruption(exc.__context__ if isinstance(exc, typer.Abort) and exc.__context__ else exc)
+        sys.stderr.write(f"error: {message}\n")
+        sys.exit(status)
+    except Exception as exc:  # outside a command body (option parsing callbacks): still one line
+        if "--debug" in sys.argv:
+            raise
+        sys.stderr.write(f"error: {unexpected(exc)}\n")
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

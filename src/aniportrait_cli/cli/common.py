@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import functools
+import traceback
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from aniportrait_cli.errors import AniportraitError
+from aniportrait_cli.jobs.limits import LIMITS, check_option
 from aniportrait_cli.jobs.options import Device, DType, Engine
 from aniportrait_cli.weights.registry import WEIGHTS_DIR_ENV
 
@@ -20,20 +23,22 @@ EngineOpt = Annotated[Engine, typer.Option(help="auto: neural when its weights a
 DeviceOpt = Annotated[Device, typer.Option(help="Where the neural engine runs.", rich_help_panel=NEURAL)]
 DTypeOpt = Annotated[DType, typer.Option(help="Neural engine precision on GPUs (CPU always runs fp32).", rich_help_panel=NEURAL)]
 WeightsDirOpt = Annotated[Path | None, typer.Option("--weights-dir", envvar=WEIGHTS_DIR_ENV, help="A folder laid out like the original AniPortrait pretrained_model/ (default: the Hugging Face cache).", rich_help_panel=NEURAL, show_default=False)]
-SeedOpt = Annotated[int, typer.Option(help="Random seed: same inputs + same seed = same video.", rich_help_panel=RENDER)]
-FpsOpt = Annotated[float, typer.Option(min=1, max=120, help="Output frame rate; audio and video stay in sync at any rate.", rich_help_panel=RENDER)]
-SizeOpt = Annotated[int, typer.Option(min=64, max=2048, help="Side of the generated square portrait in pixels (multiple of 8 for neural).", rich_help_panel=RENDER)]
-StepsOpt = Annotated[int, typer.Option(min=1, max=200, help="Diffusion steps.", rich_help_panel=NEURAL)]
-CfgOpt = Annotated[float, typer.Option(min=0, help="Classifier-free guidance scale.", rich_help_panel=NEURAL)]
+SeedOpt = Annotated[int, typer.Option(help="Random seed: same inputs + same seed = same video; negative = random (the seed used is printed).", rich_help_panel=RENDER)]
+FpsOpt = Annotated[float, typer.Option(min=LIMITS["fps"][1], max=LIMITS["fps"][2], help="Output frame rate; audio and video stay in sync at any rate.", rich_help_panel=RENDER)]
+SizeOpt = Annotated[int, typer.Option(min=LIMITS["size"][1], max=LIMITS["size"][2], help="Side of the generated square portrait in pixels (multiple of 8 for neural).", rich_help_panel=RENDER)]
+StepsOpt = Annotated[int, typer.Option(min=LIMITS["steps"][1], max=LIMITS["steps"][2], help="Diffusion steps.", rich_help_panel=NEURAL)]
+CfgOpt = Annotated[float, typer.Option(min=LIMITS["cfg"][1], help="Classifier-free guidance scale.", rich_help_panel=NEURAL)]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Output .mp4 (default: <ref>__<audio or video>.mp4 in the current folder).", rich_help_panel=OUTPUT, show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one machine-readable summary line on stdout.", rich_help_panel=OUTPUT)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes; errors still go to stderr.", rich_help_panel=OUTPUT)]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.", rich_help_panel=OUTPUT)]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.", rich_help_panel=OUTPUT, hidden=False)]
+MaxOutputSizeOpt = Annotated[int, typer.Option("--max-output-size", min=LIMITS["max_output_size"][1], max=LIMITS["max_output_size"][2], help="Longest side of the output video in pixels: bigger portraits are scaled down to it.", rich_help_panel=OUTPUT)]
 
 
 def handle_errors(command):
-    """Run a command body; known failures become `error: ...` on stderr, a JSON error line and an exit code."""
+    """Run a command body; every failure becomes one `error: ...` line on stderr (plus the traceback with
+    --debug), a JSON error line and an exit code: 2 bad input, 1 failed run or bug, 128+N for signal N."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -42,18 +47,34 @@ def handle_errors(command):
         reporter = Reporter(quiet=kwargs.get("quiet", False), json_mode=kwargs.get("json_output", False),
                             debug=kwargs.get("debug", False))
         kwargs["reporter"] = reporter
+
+        def fail(message: str, code: int, status: str = "error") -> typer.Exit:
+            if reporter.debug and status == "error":
+                traceback.print_exc()
+            reporter.error(message)
+            reporter.emit_json({"status": status, "error": message, "exit_code": code})
+            return typer.Exit(code)
+
         try:
+            for name, value in kwargs.items():
+                check_option(name, value)
             return command(*args, **kwargs)
         except AniportraitError as exc:
-            if reporter.debug:
-                raise
-            reporter.error(str(exc))
-            reporter.emit_json({"status": "error", "error": str(exc), "exit_code": exc.exit_code})
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            reporter.error("interrupted; no output was written")
-            reporter.emit_json({"status": "interrupted", "exit_code": 130})
-            raise typer.Exit(130) from None
+            raise fail(str(exc), exc.exit_code) from None
+        except KeyboardInterrupt as exc:  # Ctrl-C, and SIGTERM/SIGHUP (see cli.signals)
+            from aniportrait_cli.cli.signals import describe_interruption
+
+            message, code = describe_interruption(exc)
+            raise fail(message, code, status="interrupted") from None
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise fail(f"disk full: no space left on device{f' writing {exc.filename}' if exc.filename else ''}; "
+                           "free some space or write elsewhere", 1) from None
+            raise fail(unexpected(exc), 1) from None
+        except MemoryError:
+            raise fail("out of memory; close other programs, use a smaller --size or shorter input", 1) from None
+        except Exception as exc:  # a bug: still one line, never a raw traceback
+            raise fail(unexpected(exc), 1) from None
 
     # Typer must not see the injected `reporter` parameter.
     import inspect
@@ -61,3 +82,7 @@ def handle_errors(command):
     signature = inspect.signature(command, eval_str=True)
     wrapper.__signature__ = signature.replace(parameters=[p for p in signature.parameters.values() if p.name != "reporter"])
     return wrapper
+
+
+def unexpected(exc: BaseException) -> str:
+    return f"internal error: {exc.__class__.__name__}: {exc}; rerun with --debug and report it"

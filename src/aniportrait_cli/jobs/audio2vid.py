@@ -7,7 +7,7 @@ from pathlib import Path
 from aniportrait_cli.errors import InputError
 from aniportrait_cli.jobs.common import finish, fit_motion, load_reference
 from aniportrait_cli.jobs.options import RenderOptions
-from aniportrait_cli.jobs.outputs import check_output, default_output
+from aniportrait_cli.jobs.outputs import check_output, check_side_output, default_output
 from aniportrait_cli.motion import Motion
 
 
@@ -19,19 +19,21 @@ def run(ref: Path, audio: Path | None, motion: Path | None, pose_from: str | Non
     if audio is None:
         raise InputError("--audio is required: the speech or singing to lip-sync (and to put in the video)")
     output = check_output(output or default_output(ref, audio), options.overwrite)
-    clip = load_audio(audio)
-    reference = load_reference(ref, options.size, reporter)
-    pick_engine(options, reporter)
-    moving = Motion.load(motion) if motion is not None else motion_from_audio(reference, clip, options, reporter)
-    moving = fit_motion(moving, options.fps, clip.num_frames(options.fps))
-    if pose_from is not None:
-        from aniportrait_cli.landmarks.edit_pose import resolve_pose_source
-        from aniportrait_cli.landmarks.motion_tools import with_pose
+    save_motion = check_side_output(options.save_motion, options.overwrite, ".npz")
+    # One decode drives the motion and is what the video carries (start offset applied, same samples).
+    with load_audio(audio, for_mux=True, on_warning=reporter.note_once) as clip:
+        reference = load_reference(ref, options.size, reporter, max_side=options.max_output_size)
+        pick_engine(options, reporter)
+        moving = Motion.load(motion) if motion is not None else motion_from_audio(reference, clip, options, reporter)
+        moving = fit_motion(moving, options.fps, clip.num_frames(options.fps))
+        if pose_from is not None:
+            from aniportrait_cli.landmarks.edit_pose import resolve_pose_source
+            from aniportrait_cli.landmarks.motion_tools import with_pose
 
-        pose = resolve_pose_source(pose_from, moving.num_frames, moving.fps, on_warning=reporter.note_once)
-        moving = with_pose(moving, pose)
-    if options.save_motion is not None:
-        moving.save(options.save_motion)
-    engine = render_motion(reference, moving, output, clip.source, options, reporter)
+            pose = resolve_pose_source(pose_from, moving.num_frames, moving.fps, on_warning=reporter.note_once)
+            moving = with_pose(moving, pose)
+        engine = render_motion(reference, moving, output, clip.mux_path, options, reporter)
+    if save_motion is not None:  # after the video: an interrupted run leaves neither
+        moving.save(save_motion)
     finish(reporter, output, moving.num_frames, moving.fps, engine, options)
     return output

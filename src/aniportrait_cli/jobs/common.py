@@ -31,8 +31,12 @@ class Reference:
         return self.prepared.cropped
 
 
-def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = None) -> Reference:
-    """Find the face in the portrait at `path` (or in `image`, e.g. a video's first frame, named by `path`)."""
+def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = None,
+                   max_side: int | None = None) -> Reference:
+    """Find the face in the portrait at `path` (or in `image`, e.g. a video's first frame, named by `path`).
+
+    A portrait longer than `max_side` (--max-output-size) is scaled down first: the pasted-back output is never
+    bigger, and a 6000x4000 photo does not render at full size for minutes."""
     import cv2
 
     from aniportrait_cli.landmarks.extractor import FaceLandmarkExtractor
@@ -40,7 +44,13 @@ def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = N
     from aniportrait_cli.media import load_image
 
     if image is None:
-        image = load_image(path)
+        image = load_image(path, on_warning=reporter.note_once)
+    height, width = image.shape[:2]
+    if max_side is not None and max(height, width) > max_side:
+        scale = max_side / max(height, width)
+        image = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+        reporter.note_once(f"{path}: {width}x{height} is scaled to {image.shape[1]}x{image.shape[0]} for the output "
+                           f"(--max-output-size {max_side}; raise it to keep more pixels)")
     with FaceLandmarkExtractor(mode="image") as extractor:
         prepared = prepare_reference(image, path, crop="auto", on_warning=reporter.note_once, extractor=extractor)
         interpolation = cv2.INTER_AREA if prepared.image.shape[0] > size else cv2.INTER_CUBIC

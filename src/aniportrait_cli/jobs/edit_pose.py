@@ -14,7 +14,8 @@ import numpy as np
 from aniportrait_cli.errors import InputError
 from aniportrait_cli.jobs.common import FrameSink, Reference, finish, fit_motion, load_reference
 from aniportrait_cli.jobs.options import RenderOptions
-from aniportrait_cli.jobs.outputs import check_output, default_output
+from aniportrait_cli.jobs.outputs import check_output, check_side_output, default_output
+from aniportrait_cli.media.audio import Audio
 from aniportrait_cli.motion import Motion
 
 TEMPLATE_FPS = 30.0
@@ -31,10 +32,8 @@ def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path |
     source = sources[0]
     edits = PoseEdits(scale=pose_scale, offset=parse_pose_offset(pose_offset) if pose_offset else (0.0, 0.0, 0.0),
                       smooth=pose_smooth, mirror=mirror, loop=loop)
-    if save_pose is not None and save_pose.suffix != ".npy":
-        raise InputError(f"{save_pose}: pose templates are .npy files; name it *.npy")
-    if save_pose is not None and save_pose.exists() and not options.overwrite:
-        raise InputError(f"{save_pose}: already exists; pass --overwrite to replace it")
+    save_pose = check_side_output(save_pose, options.overwrite, ".npy", "--save-pose")
+    save_motion = check_side_output(options.save_motion, options.overwrite, ".npz")
     wants_video = preview or ref is not None or output is not None
     if not wants_video:
         if save_pose is None:
@@ -44,7 +43,27 @@ def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path |
     suffix = "__preview.mp4" if preview else "__edit.mp4"
     name_parts = (ref, source) if ref is not None else (source,)
     output = check_output(output or default_output(*name_parts, suffix=suffix), options.overwrite)
-    reference, motion_obj, audio_path = _reference_and_motion(ref, audio, video, motion, options, reporter)
+    reference, motion_obj, sound = _reference_and_motion(ref, audio, video, motion, options, reporter)
+    try:
+        motion_obj, engine = _edit_and_render(reference, motion_obj, sound.mux_path if sound else None, video,
+                                              pose_from, edits, preview, output, options, reporter)
+    finally:
+        if sound is not None:
+            sound.close()
+    # Side outputs after the video: an interrupted run leaves none of them.
+    if save_pose is not None:
+        _save_pose(save_pose, motion_obj.pose, motion_obj.fps)
+        reporter.info(f"saved the edited head pose to {save_pose}")
+    if save_motion is not None:
+        motion_obj.save(save_motion)
+    finish(reporter, output, motion_obj.num_frames, motion_obj.fps, engine)
+    return output
+
+
+def _edit_and_render(reference: Reference, motion_obj: Motion, audio_path: Path | None, video: Path | None,
+                     pose_from: str | None, edits, preview: bool, output: Path, options: RenderOptions,
+                     reporter) -> tuple[Motion, str]:
+    """The source motion at the output rate with the pose edits applied, rendered (or previewed) to `output`."""
     num_frames = max(1, int(np.ceil(motion_obj.duration_s * options.fps - 1e-9)))
     motion_obj = fit_motion(motion_obj, options.fps, num_frames)
     if video is not None and pose_from is None:
@@ -54,48 +73,45 @@ def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path |
 
         motion_obj = with_pose(motion_obj, moving_average(motion_obj.pose).astype(np.float64))
     motion_obj = _edited(motion_obj, pose_from, edits, reporter)
-    if save_pose is not None:
-        _save_pose(save_pose, motion_obj.pose, motion_obj.fps)
-        reporter.info(f"saved the edited head pose to {save_pose}")
-    if options.save_motion is not None:
-        motion_obj.save(options.save_motion)
     if preview:
         _write_preview(output, reference, motion_obj, audio_path, options, reporter)
-        finish(reporter, output, motion_obj.num_frames, motion_obj.fps, "preview")
-        return output
+        return motion_obj, "preview"
     from aniportrait_cli.jobs.rendering import render_motion
 
-    engine = render_motion(reference, motion_obj, output, audio_path, options, reporter)
-    finish(reporter, output, motion_obj.num_frames, motion_obj.fps, engine)
-    return output
+    return motion_obj, render_motion(reference, motion_obj, output, audio_path, options, reporter)
 
 
-def _reference_and_motion(ref, audio, video, motion, options: RenderOptions, reporter) -> tuple[Reference, Motion, Path | None]:
+def _reference_and_motion(ref, audio, video, motion, options: RenderOptions, reporter) -> tuple[Reference, Motion, Audio | None]:
     """The reference (the portrait, or the driving video's first frame when no --ref is given) and the source motion."""
     from aniportrait_cli.media import VideoReader, load_audio
 
     if motion is not None:
         if ref is None:
             raise InputError("--motion needs --ref: the portrait to animate or preview")
-        reference = load_reference(ref, options.size, reporter)
+        reference = load_reference(ref, options.size, reporter, max_side=options.max_output_size)
         return reference, Motion.load(motion), None
     if audio is not None:
         if ref is None:
             raise InputError("--audio needs --ref: the portrait whose face the speech animates")
-        reference = load_reference(ref, options.size, reporter)
-        clip = load_audio(audio)
+        reference = load_reference(ref, options.size, reporter, max_side=options.max_output_size)
+        clip = load_audio(audio, for_mux=True, on_warning=reporter.note_once)
         from aniportrait_cli.jobs.rendering import motion_from_audio
 
-        return reference, motion_from_audio(reference, clip, options, reporter), clip.source
+        try:
+            return reference, motion_from_audio(reference, clip, options, reporter), clip
+        except BaseException:
+            clip.close()
+            raise
     reader = VideoReader(video)
     if ref is None:
         first = next(reader.frames())
-        reference = load_reference(video, options.size, reporter, image=first.copy())
+        reference = load_reference(video, options.size, reporter, image=first.copy(), max_side=options.max_output_size)
     else:
-        reference = load_reference(ref, options.size, reporter)
+        reference = load_reference(ref, options.size, reporter, max_side=options.max_output_size)
     from aniportrait_cli.jobs.rendering import motion_from_video
 
-    return reference, motion_from_video(reference, reader, reporter), (video if reader.info.has_audio else None)
+    moving = motion_from_video(reference, reader, reporter)
+    return reference, moving, (load_audio(video, allow_silent=True, for_mux=True) if reader.info.has_audio else None)
 
 
 def _edited(motion: Motion, pose_from: str | None, edits, reporter) -> Motion:

@@ -39,6 +39,7 @@ class RenderOptions:
     cfg: float = 3.5
     overwrite: bool = False
     paste_back: bool | None = None  # None = on for non-square references
+    max_output_size: int = 1920  # longest side of the output; bigger portraits are scaled down
     grid: bool = False
     fast: bool = False
     fast_stride: int = 3

@@ -8,23 +8,30 @@ import numpy as np
 
 from aniportrait_cli.jobs.common import finish, fit_motion, load_reference
 from aniportrait_cli.jobs.options import RenderOptions
-from aniportrait_cli.jobs.outputs import check_output, default_output
+from aniportrait_cli.jobs.outputs import check_output, check_side_output, default_output
 
 
 def run(ref: Path, video: Path, output: Path | None, options: RenderOptions, reporter) -> Path:
     from aniportrait_cli.jobs.rendering import motion_from_video, pick_engine, render_motion
-    from aniportrait_cli.media import VideoReader
+    from aniportrait_cli.media import VideoReader, load_audio
 
     output = check_output(output or default_output(ref, video), options.overwrite)
+    save_motion = check_side_output(options.save_motion, options.overwrite, ".npz")
     reader = VideoReader(video)
-    reference = load_reference(ref, options.size, reporter)
+    reference = load_reference(ref, options.size, reporter, max_side=options.max_output_size)
     pick_engine(options, reporter)
     motion = motion_from_video(reference, reader, reporter)
     fps = options.fps or reader.fps
     num_frames = max(1, int(np.ceil(motion.duration_s * fps - 1e-9)))
     motion = fit_motion(motion, fps, num_frames)
-    if options.save_motion is not None:
-        motion.save(options.save_motion)
-    engine = render_motion(reference, motion, output, video if reader.info.has_audio else None, options, reporter)
+    # The driving video's sound, decoded like any audio input (its start offset applied).
+    sound = load_audio(video, allow_silent=True, for_mux=True) if reader.info.has_audio else None
+    try:
+        engine = render_motion(reference, motion, output, sound.mux_path if sound else None, options, reporter)
+    finally:
+        if sound is not None:
+            sound.close()
+    if save_motion is not None:  # after the video: an interrupted run leaves neither
+        motion.save(save_motion)
     finish(reporter, output, motion.num_frames, motion.fps, engine, options)
     return output

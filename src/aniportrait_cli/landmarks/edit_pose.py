@@ -203,6 +203,8 @@ def parse_pose_offset(text: str) -> tuple[float, float, float]:
         if len(parts) != 3:
             raise ValueError
         yaw, pitch, roll = (float(p) for p in parts)
+        if not all(np.isfinite((yaw, pitch, roll))):
+            raise ValueError
     except ValueError:
         raise InputError(f"--pose-offset {text!r}: expected three numbers yaw,pitch,roll in degrees, e.g. 10,0,-5") from None
     return yaw, pitch, roll

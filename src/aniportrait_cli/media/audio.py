@@ -1,32 +1,43 @@
-"""Audio input: any common file -> mono float32 at 16 kHz for the models; the original file is kept for muxing.
+"""Audio input: any file with an audio track -> mono float32 at 16 kHz for the models, decoded once by the
+bundled ffmpeg (one path for every format: wav, flac, mp3, m4a, a video's track, ...).
 
-wav/flac/ogg/mp3/aiff are decoded with soundfile (libsndfile); m4a/aac/mp4/mov/webm/... (an audio track in any
-container) with the bundled ffmpeg.
+The decode applies the stream's start offset: an audio track that starts 1 s after its video (`-itsoffset`)
+gets 1 s of leading silence, so the motion computed from these samples lines up with what a player plays.
+Resampling is soxr (the resampler librosa, and so the original AniPortrait, uses), built into that ffmpeg; any
+rate, even a coprime one such as 22051 Hz, costs the same as 22050 Hz.
+
+With `for_mux=True` the same decode (same filter chain, same timeline) also writes the audio at its own rate
+to a temporary PCM WAV, which the video writer muxes: the video carries exactly the audio that drove it.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import subprocess
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from aniportrait_cli.errors import InputError
-from aniportrait_cli.media.ffmpeg import ffmpeg_exe, probe
+from aniportrait_cli.errors import InputError, RuntimeFailure
+from aniportrait_cli.media.ffmpeg import DISK_FULL, ffmpeg_exe, friendly_ffmpeg_error, probe
 
 MODEL_SAMPLE_RATE = 16000
-SOUNDFILE_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff"}
 # Peak below this (about -80 dBFS) means there is nothing to lip-sync.
 SILENCE_PEAK = 1e-4
+# Channels whose correlation is below this cancel when averaged (one of them phase-inverted).
+ANTI_CORRELATED = -0.5
 
 
-@dataclass(frozen=True)
+@dataclass
 class Audio:
-    samples: np.ndarray  # (N,) float32 mono at `sample_rate`
+    samples: np.ndarray  # (N,) float32 mono at `sample_rate`, start offset applied
     sample_rate: int
-    source: Path  # the original file, muxed into the output unchanged in content
+    source: Path  # the file the user gave
+    mux_path: Path | None = None  # the same decoded audio as a temporary PCM WAV (load_audio(for_mux=True))
 
     @property
     def duration_s(self) -> float:
@@ -36,74 +47,87 @@ class Audio:
         """Video frames that cover the audio exactly: ceil(seconds * fps), like the original."""
         return max(1, math.ceil(len(self.samples) * fps / self.sample_rate - 1e-9))
 
+    def close(self) -> None:
+        """Delete the temporary mux file (if any)."""
+        if self.mux_path is not None:
+            self.mux_path.unlink(missing_ok=True)
+            self.mux_path = None
 
-def load_audio(path: str | Path, sample_rate: int = MODEL_SAMPLE_RATE, allow_silent: bool = False) -> Audio:
+    def __enter__(self) -> Audio:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def load_audio(path: str | Path, sample_rate: int = MODEL_SAMPLE_RATE, allow_silent: bool = False,
+               for_mux: bool = False, on_warning: Callable[[str], None] | None = None) -> Audio:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: audio file not found")
-    if path.suffix.lower() in SOUNDFILE_SUFFIXES:
-        samples, rate = _read_with_soundfile(path)
-        samples = resample(samples, rate, sample_rate)
-    else:
-        samples = _read_with_ffmpeg(path, sample_rate)
-    if samples.size == 0:
-        raise InputError(f"{path}: the audio is empty (0 samples); give a file with speech or singing")
-    if not allow_silent and float(np.max(np.abs(samples))) < SILENCE_PEAK:
-        raise InputError(f"{path}: the audio is silent; give a file with speech or singing")
-    return Audio(samples.astype(np.float32, copy=False), sample_rate, path)
-
-
-def _read_with_soundfile(path: Path) -> tuple[np.ndarray, int]:
-    import soundfile
-
     try:
-        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise InputError(f"{path}: not a readable audio file ({exc}); convert it to wav, flac or mp3") from None
-    return data.mean(axis=1), int(rate)
-
-
-def _read_with_ffmpeg(path: Path, sample_rate: int) -> np.ndarray:
-    info = probe(path)
+        info = probe(path)
+    except InputError:
+        raise InputError(f"{path}: not a readable audio file; convert it to wav, flac or mp3") from None
     if not info.has_audio:
         raise InputError(f"{path}: has no audio track; give a file with speech or singing")
+    mux_path = _temporary_wav() if for_mux else None
+    try:
+        decoded = _decode(path, info.audio_channels, sample_rate, mux_path)
+        samples = _downmix(decoded, path, on_warning)
+        if samples.size == 0:
+            raise InputError(f"{path}: the audio is empty (0 samples); give a file with speech or singing")
+        if not allow_silent and float(np.max(np.abs(samples))) < SILENCE_PEAK:
+            raise InputError(f"{path}: the audio is silent; give a file with speech or singing")
+    except BaseException:
+        if mux_path is not None:
+            mux_path.unlink(missing_ok=True)
+        raise
+    return Audio(samples, sample_rate, path, mux_path)
+
+
+def _temporary_wav() -> Path:
+    handle, name = tempfile.mkstemp(prefix="aniportrait-audio-", suffix=".wav")
+    os.close(handle)
+    return Path(name)
+
+
+def _decode(path: Path, channels: int, sample_rate: int, mux_path: Path | None) -> np.ndarray:
+    """(N, 1) for mono sources, else (N, 2) (more channels are downmixed to stereo by ffmpeg): float32 at
+    `sample_rate`, with the stream's start offset as leading silence."""
+    # async=1 + first_pts=0: pad with silence from time 0 to the stream's first sample (its start offset).
+    timeline = "aresample=async=1:first_pts=0"
+    layout = "mono" if channels == 1 else "stereo"
+    model = f"aresample={sample_rate}:resampler=soxr,aformat=sample_fmts=flt:channel_layouts={layout}"
+    if mux_path is None:
+        graph, maps = f"[0:a:0]{timeline},{model}[model]", []
+    else:
+        graph = f"[0:a:0]{timeline},asplit=2[a][b];[a]{model}[model];[b]aformat=channel_layouts={layout}[mux]"
+        maps = ["-map", "[mux]", "-c:a", "pcm_s16le", "-rf64", "auto", "-f", "wav", "-y", str(mux_path)]
     result = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path),
-         "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"],
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-filter_complex", graph,
+         "-map", "[model]", "-f", "f32le", "-", *maps],
         capture_output=True,
     )
     if result.returncode != 0:
-        message = result.stderr.decode(errors="replace").strip().splitlines()
-        raise InputError(f"{path}: could not decode its audio track ({message[-1] if message else 'ffmpeg failed'})")
-    return np.frombuffer(result.stdout, dtype="<f4").copy()
+        stderr = result.stderr.decode(errors="replace")
+        if DISK_FULL in stderr:
+            raise RuntimeFailure(f"{mux_path}: {friendly_ffmpeg_error(stderr)} (temporary audio for {path})")
+        raise InputError(f"{path}: could not decode its audio track ({friendly_ffmpeg_error(stderr)})")
+    return np.frombuffer(result.stdout, dtype="<f4").reshape(-1, 1 if channels == 1 else 2)
 
 
-def resample(samples: np.ndarray, rate_in: int, rate_out: int, zero_crossings: int = 16, rolloff: float = 0.99) -> np.ndarray:
-    """Band-limited resampling (Hann-windowed sinc, polyphase; torchaudio's design with a longer filter).
-
-    NumPy only (the classic engine never imports torch); memory is linear in the clip length.
-    """
-    if rate_in == rate_out or samples.size == 0:
-        return samples.astype(np.float32, copy=False)
-    divisor = math.gcd(rate_in, rate_out)
-    step_in, step_out = rate_in // divisor, rate_out // divisor
-    cutoff = min(step_in, step_out) * rolloff
-    width = math.ceil(zero_crossings * step_in / cutoff)
-    taps = np.arange(-width, width + step_in, dtype=np.float64) / step_in
-    phase = np.arange(0, -step_out, -1, dtype=np.float64)[:, None] / step_out + taps[None, :]
-    phase = np.clip(phase * cutoff, -zero_crossings, zero_crossings)
-    window = np.cos(phase * math.pi / zero_crossings / 2) ** 2
-    phase = phase * math.pi
-    sinc = np.where(phase == 0, 1.0, np.sin(phase) / np.where(phase == 0, 1.0, phase))
-    kernels = (sinc * window * (cutoff / step_in)).astype(np.float32)  # (step_out, taps)
-
-    padded = np.pad(np.asarray(samples, dtype=np.float32), (width, width + step_in))
-    blocks = (padded.size - kernels.shape[1]) // step_in + 1
-    out = np.empty((blocks, step_out), dtype=np.float32)
-    chunk = 1 << 14  # blocks per matrix product, to keep the gathered windows small
-    for start in range(0, blocks, chunk):
-        stop = min(blocks, start + chunk)
-        index = (np.arange(start, stop) * step_in)[:, None] + np.arange(kernels.shape[1])[None, :]
-        out[start:stop] = padded[index] @ kernels.T
-    length = math.ceil(step_out * samples.size / step_in)
-    return out.reshape(-1)[:length]
+def _downmix(decoded: np.ndarray, path: Path, on_warning: Callable[[str], None] | None) -> np.ndarray:
+    """Stereo: the average of the channels, unless they cancel (one phase-inverted): then the louder channel."""
+    if decoded.shape[1] == 1:
+        return decoded[:, 0]
+    left, right = decoded[:, 0], decoded[:, 1]
+    power_left, power_right = float(np.dot(left, left)), float(np.dot(right, right))
+    if power_left > 0 and power_right > 0:
+        correlation = float(np.dot(left, right)) / math.sqrt(power_left * power_right)
+        if correlation < ANTI_CORRELATED:
+            if on_warning is not None:
+                on_warning(f"{path}: the two stereo channels are phase-inverted (they cancel when mixed); "
+                           f"using the louder channel to drive the lips")
+            return np.ascontiguousarray(left if power_left >= power_right else right)
+    return (0.5 * (left + right)).astype(np.float32)

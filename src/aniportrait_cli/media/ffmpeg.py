@@ -36,11 +36,21 @@ class MediaInfo:
     rotation: int = 0
     video_codec: str | None = None
     audio_codec: str | None = None
+    audio_channels: int = 0  # of the first audio stream (1 mono, 2 stereo, ...)
+    container: str = ""  # ffmpeg's demuxer name(s), e.g. "mov,mp4,m4a,3gp,3g2,mj2" or "png_pipe"
+
+    @property
+    def is_still_image(self) -> bool:
+        """A picture file (png, jpeg, ...) read by one of ffmpeg's image demuxers, not a video."""
+        return self.container == "image2" or self.container.endswith("_pipe")
 
 
+_CONTAINER = re.compile(r"Input #0, ([^\s]+), from")
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _VIDEO = re.compile(r"Stream #\S+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})")
 _AUDIO = re.compile(r"Stream #\S+.*?: Audio: (\w+)")
+_AUDIO_LAYOUT = re.compile(r"Stream #\S+.*?: Audio: .*? Hz, ([^,]+)")
+_LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
 _FPS = re.compile(r"([\d.]+)(k?) fps")
 _TBR = re.compile(r"([\d.]+)(k?) tbr")
 _ROTATION = re.compile(r"(?:rotation of|rotate\s*:)\s*(-?[\d.]+)")
@@ -61,14 +71,17 @@ def probe(path: str | Path) -> MediaInfo:
     if "Input #0" not in header:
         reason = _last_line(header) or "unknown format"
         raise InputError(f"{path}: not a readable media file ({reason})")
+    container = match.group(1) if (match := _CONTAINER.search(header)) else ""
     duration = None
     if match := _DURATION.search(header):
         hours, minutes, seconds = match.groups()
         duration = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
     video_line = next((line for line in header.splitlines() if _VIDEO.search(line)), None)
     audio = _AUDIO.search(header)
+    channels = _channels(layout.group(1)) if (layout := _AUDIO_LAYOUT.search(header)) else 0
     if video_line is None:
-        return MediaInfo(path, duration, False, audio is not None, audio_codec=audio.group(1) if audio else None)
+        return MediaInfo(path, duration, False, audio is not None, audio_codec=audio.group(1) if audio else None,
+                         audio_channels=channels, container=container)
     codec, width, height = _VIDEO.search(video_line).groups()
     width, height = int(width), int(height)
     fps = _rate(_FPS.search(video_line)) or _rate(_TBR.search(video_line))
@@ -79,7 +92,8 @@ def probe(path: str | Path) -> MediaInfo:
         width, height = height, width
     return MediaInfo(
         path, duration, True, audio is not None, width, height, fps, rotation,
-        video_codec=codec, audio_codec=audio.group(1) if audio else None,
+        video_codec=codec, audio_codec=audio.group(1) if audio else None, audio_channels=channels,
+        container=container,
     )
 
 
@@ -92,7 +106,25 @@ def run_ffmpeg(args: list[str], what: str) -> None:
         errors="replace",
     )
     if result.returncode != 0:
-        raise RuntimeFailure(f"ffmpeg failed while {what}: {_last_line(result.stderr) or 'no message'}")
+        raise RuntimeFailure(f"ffmpeg failed while {what}: {friendly_ffmpeg_error(result.stderr)}")
+
+
+DISK_FULL = "No space left on device"
+
+
+def friendly_ffmpeg_error(stderr: str) -> str:
+    """ffmpeg's last message line; a full disk (ENOSPC, possibly buried in other lines) said plainly."""
+    if DISK_FULL in stderr:
+        return "disk full (no space left on device); free some space or write elsewhere"
+    return _last_line(stderr) or "no message"
+
+
+def _channels(layout: str) -> int:
+    """'mono' -> 1, '5.1(side)' -> 6, '3 channels' -> 3."""
+    layout = layout.strip()
+    if match := re.match(r"(\d+) channels", layout):
+        return int(match.group(1))
+    return _LAYOUT_CHANNELS.get(layout.split("(")[0], 2)
 
 
 def _rate(match: re.Match | None) -> float | None:

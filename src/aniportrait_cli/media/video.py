@@ -21,7 +21,7 @@ import numpy as np
 
 from aniportrait_cli.errors import InputError, RuntimeFailure
 from aniportrait_cli.media.atomic import temporary_sibling
-from aniportrait_cli.media.ffmpeg import MediaInfo, ffmpeg_exe, probe
+from aniportrait_cli.media.ffmpeg import MediaInfo, ffmpeg_exe, friendly_ffmpeg_error, probe
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class VideoReader:
     def __init__(self, path: str | Path, fps: float | None = None):
         self.path = Path(path)
         info: MediaInfo = probe(self.path)
+        if info.is_still_image:
+            raise InputError(f"{self.path}: is a still image, not a video; give a video file (mp4, mov, webm, ...)")
         if not info.has_video or not info.width:
             raise InputError(f"{self.path}: has no video stream; give a video file (mp4, mov, webm, ...)")
         source_fps = info.fps or 25.0
@@ -78,6 +80,9 @@ class VideoReader:
                 message = process.stderr.read().decode(errors="replace").strip().splitlines()
                 reason = message[-1] if message else "no frames decoded"
                 raise InputError(f"{self.path}: the video could not be decoded ({reason}); re-encode it or give another file")
+            if count < 2:
+                raise InputError(f"{self.path}: has a single frame, a still picture rather than a video; "
+                                 "give a video of the moving face")
             self._num_frames = count
         finally:
             if process.poll() is None:
@@ -180,8 +185,7 @@ class VideoWriter:
 
     def _error_text(self) -> str:
         self._log.seek(0)
-        lines = self._log.read().decode(errors="replace").strip().splitlines()
-        return lines[-1] if lines else "no message"
+        return friendly_ffmpeg_error(self._log.read().decode(errors="replace"))
 
     def __enter__(self) -> VideoWriter:
         return self
