@@ -14,11 +14,15 @@ On disk it is an `.npz` (`--save-motion` / `--motion`) with these arrays:
     ref_trans_mat     (4, 4) float64        the reference face's facial transformation matrix
     ref_landmarks     (478, 3) float32      the reference face's normalised image landmarks
     extra_<name>      (T, ...) float32      optional per-frame channels (e.g. extra_blink in [0, 1])
+
+In memory, `mesh` is either an array or `ChunkedMeshes`: meshes made from small per-frame parameters a chunk at a
+time when they are read, so a long clip never holds all its meshes (5.6 KB a frame) at once.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +32,50 @@ from aniportrait_cli.errors import InputError
 from aniportrait_cli.media.atomic import atomic_output
 
 FORMAT_NAME = "aniportrait-motion"
+CHUNK_FRAMES = 256  # frames of meshes made at a time by ChunkedMeshes
 FORMAT_VERSION = 1
 NUM_MESH_VERTICES = 468
+
+
+class ChunkedMeshes:
+    """(T, 468, 3) float32 meshes computed on demand, `CHUNK_FRAMES` at a time: `make(start, stop)` returns the
+    meshes of frames start..stop-1. Reading frames in order (as every renderer does) computes each chunk once;
+    memory stays one chunk whatever the length. `np.asarray` materialises all of them (e.g. to save a file)."""
+
+    dtype = np.dtype(np.float32)
+    ndim = 3
+
+    def __init__(self, num_frames: int, make: Callable[[int, int], np.ndarray], chunk: int = CHUNK_FRAMES):
+        self.shape = (int(num_frames), NUM_MESH_VERTICES, 3)
+        self._make = make
+        self._chunk = chunk
+        self._cached: tuple[int, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _block(self, start: int) -> np.ndarray:
+        if self._cached is None or self._cached[0] != start:
+            stop = min(start + self._chunk, self.shape[0])
+            self._cached = (start, np.asarray(self._make(start, stop), dtype=np.float32))
+        return self._cached[1]
+
+    def __getitem__(self, index):
+        if isinstance(index, (int, np.integer)):
+            i = int(index) + (self.shape[0] if index < 0 else 0)
+            if not 0 <= i < self.shape[0]:
+                raise IndexError(f"frame {index} of {self.shape[0]}")
+            start = i - i % self._chunk
+            return self._block(start)[i - start]
+        if isinstance(index, slice):
+            return np.stack([self[i] for i in range(*index.indices(self.shape[0]))]) if self.shape[0] else self.__array__()
+        return np.asarray(self)[index]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.empty(self.shape, dtype=np.float32)
+        for start in range(0, self.shape[0], self._chunk):
+            out[start:start + self._chunk] = self._block(start)
+        return out if dtype is None else out.astype(dtype, copy=False)
 
 
 @dataclass
@@ -42,7 +88,8 @@ class Motion:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.mesh = np.asarray(self.mesh, dtype=np.float32)
+        if not isinstance(self.mesh, ChunkedMeshes):
+            self.mesh = np.asarray(self.mesh, dtype=np.float32)
         self.pose = np.asarray(self.pose, dtype=np.float32)
         self.ref_trans_mat = np.asarray(self.ref_trans_mat, dtype=np.float64)
         self.ref_landmarks = np.asarray(self.ref_landmarks, dtype=np.float32)
@@ -89,8 +136,12 @@ class Motion:
         src_t = np.arange(self.num_frames) / self.fps
         dst_t = np.arange(num_frames) / fps
 
+        if isinstance(self.mesh, ChunkedMeshes):
+            mesh = _resampled_chunks(self.mesh, src_t, dst_t)
+        else:
+            mesh = _interp_rows(self.mesh, src_t, dst_t)
         return Motion(
-            mesh=_interp_rows(self.mesh, src_t, dst_t),
+            mesh=mesh,
             pose=_interp_rows(self.pose, src_t, dst_t),
             fps=fps,
             ref_trans_mat=self.ref_trans_mat,
@@ -104,7 +155,7 @@ class Motion:
         arrays = {
             "format": np.array(FORMAT_NAME),
             "version": np.array(FORMAT_VERSION),
-            "mesh": self.mesh,
+            "mesh": np.asarray(self.mesh),
             "pose": self.pose,
             "fps": np.array(self.fps),
             "ref_trans_mat": self.ref_trans_mat,
@@ -155,3 +206,17 @@ def _interp_rows(values: np.ndarray, src_t: np.ndarray, dst_t: np.ndarray) -> np
     weight = weight.reshape((-1,) + (1,) * (values.ndim - 1))
     out = values[position] * (1.0 - weight) + values[position + 1] * weight
     return out.astype(np.float32)
+
+
+def _resampled_chunks(meshes: ChunkedMeshes, src_t: np.ndarray, dst_t: np.ndarray) -> ChunkedMeshes:
+    """`_interp_rows` of chunked meshes, itself chunked: each output chunk reads only the source frames it needs."""
+
+    def make(start: int, stop: int) -> np.ndarray:
+        if len(src_t) == 1:
+            return np.repeat(meshes[0][None], stop - start, axis=0)
+        position = np.clip(np.searchsorted(src_t, dst_t[start:stop], side="right") - 1, 0, len(src_t) - 2)
+        first, last = int(position.min()), int(position.max()) + 2
+        rows = np.stack([meshes[i] for i in range(first, last)])
+        return _interp_rows(rows, src_t[first:last], dst_t[start:stop])
+
+    return ChunkedMeshes(len(dst_t), make)

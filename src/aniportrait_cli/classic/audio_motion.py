@@ -22,7 +22,7 @@ import numpy as np
 
 from aniportrait_cli.classic.face_rig import FaceRig
 from aniportrait_cli.classic.speech import SpeechFeatures, speech_features
-from aniportrait_cli.motion import Motion
+from aniportrait_cli.motion import ChunkedMeshes, Motion
 
 DEFAULT_FPS = 30.0
 ProgressCallback = Callable[[int, int | None], None]
@@ -198,7 +198,9 @@ def motion_from_audio(
         raise ValueError("no audio samples")
     articulation = articulation_from_audio(samples, fps, seed, num_frames, style)
     rig = FaceRig(ref_mesh)
-    meshes = rig.deform(articulation.mouth_gap, articulation.lip_round, articulation.blink)
+    # Meshes are made from the per-frame controls a chunk at a time as the renderer reads them (flat memory).
+    meshes = ChunkedMeshes(len(articulation.mouth_gap), lambda a, b: rig.deform(
+        articulation.mouth_gap[a:b], articulation.lip_round[a:b], articulation.blink[a:b]))
     return Motion(
         mesh=meshes,
         pose=articulation.pose.astype(np.float32),

@@ -10,6 +10,11 @@ from typing import Annotated
 
 import typer
 
+try:  # typer >= 0.20 vendors click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer on real click
+    from click.exceptions import ClickException
+
 from aniportrait_cli.errors import AniportraitError
 from aniportrait_cli.jobs.limits import LIMITS, check_option
 from aniportrait_cli.jobs.options import Device, DType, Engine
@@ -59,6 +64,8 @@ def handle_errors(command):
             for name, value in kwargs.items():
                 check_option(name, value)
             return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort, ClickException):  # the parser's own outcomes
+            raise
         except AniportraitError as exc:
             raise fail(str(exc), exc.exit_code) from None
         except KeyboardInterrupt as exc:  # Ctrl-C, and SIGTERM/SIGHUP (see cli.signals)

@@ -130,6 +130,8 @@ def verify(
     from aniportrait_cli.weights.registry import locate, weights_dir_from_env
 
     folder = weights_dir_from_env(weights_dir)
+    if folder is not None and not folder.is_dir():
+        reporter.warn(f"{folder}: --weights-dir does not exist (or is not a folder); every file will be missing")
     entries = _entries(engine)
     total = sum(p.stat().st_size for e in entries if (p := locate(e, folder)) is not None)
     with reporter.progress() as bar:
@@ -141,9 +143,16 @@ def verify(
         if not json_output:
             reporter.console.print(f"[{colour}]{r.verdict:10}[/] {r.entry.id:22} {r.path or r.entry.local_path} {r.detail}")
     corrupt = [r for r in results if r.verdict == "corrupt"]
-    if corrupt:
-        reporter.error(f"{len(corrupt)} corrupt files: " + ", ".join(str(r.path) for r in corrupt)
-                       + "; delete them and run `aniportrait weights download`")
+    missing = [r for r in results if r.verdict == "missing" and r.entry.required]
+    if corrupt or missing:
+        from aniportrait_cli.weights.manager import download_command
+
+        problems = []
+        if corrupt:
+            problems.append(f"{len(corrupt)} corrupt files: " + ", ".join(str(r.path) for r in corrupt) + " (delete them)")
+        if missing:
+            problems.append(f"{len(missing)} required files missing: " + ", ".join(r.entry.local_path for r in missing))
+        reporter.error("; ".join(problems) + f"; then run `{download_command('neural', folder)}`")
         raise typer.Exit(1)
 
 

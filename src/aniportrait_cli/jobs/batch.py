@@ -12,14 +12,17 @@ import csv
 import glob
 import json
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from itertools import product
 from pathlib import Path
 
 from aniportrait_cli.errors import AniportraitError, InputError
+from aniportrait_cli.jobs.limits import parse_option, resolve_seed
 from aniportrait_cli.jobs.options import Device, DType, Engine, RenderOptions
 from aniportrait_cli.jobs.outputs import default_output
+from aniportrait_cli.media.atomic import is_partial
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".m4a", ".aac", ".opus", ".aif", ".aiff", ".wma"}
@@ -27,10 +30,10 @@ VIDEO_SUFFIXES = {".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v"}
 SOURCE_SUFFIXES = {"audio": AUDIO_SUFFIXES | VIDEO_SUFFIXES, "video": VIDEO_SUFFIXES}
 
 # Per-row manifest columns that override the command line (anything else is an error, so typos are caught).
-ROW_OPTIONS = {
-    "seed": int, "fps": float, "size": int, "steps": int, "cfg": float, "pose_style": int,
-    "engine": Engine, "device": Device, "dtype": DType,
-}
+# Numbers are checked by the command line's own limits (jobs.limits); the others are choices.
+NUMERIC_ROW_OPTIONS = ("seed", "fps", "size", "steps", "cfg", "pose_style")
+CHOICE_ROW_OPTIONS = {"engine": Engine, "device": Device, "dtype": DType}
+ROW_OPTIONS = (*NUMERIC_ROW_OPTIONS, *CHOICE_ROW_OPTIONS)
 
 
 @dataclass(frozen=True)
@@ -54,9 +57,11 @@ def expand(values: list[Path], suffixes: set[str], what: str) -> list[Path]:
             matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
             if not matches:
                 raise InputError(f"{text}: no {what} files match this pattern")
-            files += [m for m in matches if m.is_file()]
+            files += [m for m in matches if m.is_file() and not is_partial(m)]
         elif value.is_dir():
-            found = sorted(p for p in value.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
+            # Hidden files are skipped: among them the temporary `.NAME.HOST-PID.part.mp4` of a running render.
+            found = sorted(p for p in value.iterdir()
+                           if p.is_file() and p.suffix.lower() in suffixes and not p.name.startswith("."))
             if not found:
                 raise InputError(f"{value}: folder has no {what} files ({', '.join(sorted(suffixes))})")
             files += found
@@ -83,37 +88,55 @@ def read_manifest(path: Path, source_key: str) -> list[Job]:
     if not path.is_file():
         raise InputError(f"{path}: manifest not found")
     base = path.parent
-    try:
-        if path.suffix.lower() in {".jsonl", ".ndjson"}:
-            rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        elif path.suffix.lower() == ".csv":
-            with open(path, newline="") as handle:
-                rows = list(csv.DictReader(handle))
-        else:
-            raise InputError(f"{path}: manifest must be .csv or .jsonl")
-    except (ValueError, csv.Error) as exc:
-        raise InputError(f"{path}: not a readable manifest ({exc})") from None
+    rows = _manifest_rows(path)
     jobs = []
-    for number, row in enumerate(rows, start=2 if path.suffix.lower() == ".csv" else 1):
+    for number, row in rows:
         where = f"{path}:{number}"
         if not isinstance(row, dict) or not row.get("ref") or not row.get(source_key):
             raise InputError(f"{where}: each row needs 'ref' and '{source_key}'")
+        if None in row:  # csv.DictReader's key for cells beyond the header
+            raise InputError(f"{where}: {len(row[None])} more field(s) than the header has columns; "
+                             "quote values that contain commas")
         overrides = {}
         for key, value in row.items():
-            if key in ("ref", source_key, "output") or value in (None, ""):
+            if key in ("ref", source_key, "output") or value is None or (isinstance(value, str) and not value.strip()):
                 continue
             if key not in ROW_OPTIONS:
                 raise InputError(f"{where}: unknown column {key!r}; allowed: ref, {source_key}, output, {', '.join(ROW_OPTIONS)}")
             try:
-                overrides[key] = ROW_OPTIONS[key](value)
+                overrides[key] = parse_option(key, value) if key in NUMERIC_ROW_OPTIONS else CHOICE_ROW_OPTIONS[key](value)
+            except InputError as exc:
+                raise InputError(f"{where}: {exc}") from None
             except ValueError:
-                raise InputError(f"{where}: {key}={value!r} is not valid") from None
+                choices = ", ".join(c.value for c in CHOICE_ROW_OPTIONS[key])
+                raise InputError(f"{where}: {key}={value!r} is not valid; choose {choices}") from None
         ref, source = base / str(row["ref"]), base / str(row[source_key])
         output = base / str(row["output"]) if row.get("output") else None
         jobs.append(Job(ref, source, output or Path(), overrides))
     if not jobs:
         raise InputError(f"{path}: manifest has no rows")
     return jobs
+
+
+def _manifest_rows(path: Path) -> list[tuple[int, object]]:
+    """(line number in the file, row) for every row: errors name the line a text editor shows."""
+    try:
+        if path.suffix.lower() in {".jsonl", ".ndjson"}:
+            rows = []
+            for number, line in enumerate(path.read_text().splitlines(), start=1):
+                if line.strip():
+                    try:
+                        rows.append((number, json.loads(line)))
+                    except ValueError as exc:
+                        raise InputError(f"{path}:{number}: not valid JSON ({exc})") from None
+            return rows
+        if path.suffix.lower() == ".csv":
+            with open(path, newline="") as handle:
+                reader = csv.DictReader(handle)
+                return [(reader.line_num, row) for row in reader]
+        raise InputError(f"{path}: manifest must be .csv or .jsonl")
+    except (ValueError, csv.Error) as exc:
+        raise InputError(f"{path}: not a readable manifest ({exc})") from None
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -204,7 +227,7 @@ def run_batch(jobs: list[Job], options: RenderOptions, reporter, skip_existing: 
             reporter.info(f"skipped {job.output}: already done")
             reporter.emit_json({"status": "skipped", "output": str(job.output)})
             return 0
-        run_one(job, _with_overrides(options, job, skip_existing), reporter)
+        run_one(job, _with_overrides(options, job, skip_existing, reporter), reporter)
         return 0
     if not jobs:
         reporter.info("nothing to do in this shard")
@@ -212,6 +235,18 @@ def run_batch(jobs: list[Job], options: RenderOptions, reporter, skip_existing: 
     for job in jobs:
         job.output.parent.mkdir(parents=True, exist_ok=True)
     results: list[ItemResult] = []
+    try:
+        _run_items(jobs, options, reporter, skip_existing, fail_fast, run_one, results)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP: what finished is kept and worth saying
+        _summary(results, len(jobs), reporter, not_run_because="interrupted")
+        exc.kept_outputs = sum(r.status == "done" for r in results)
+        raise
+    _summary(results, len(jobs), reporter)
+    return max((r.exit_code for r in results), default=0)
+
+
+def _run_items(jobs: list[Job], options: RenderOptions, reporter, skip_existing: bool, fail_fast: bool,
+               run_one: Callable[[Job, RenderOptions, object], Path], results: list[ItemResult]) -> None:
     with reporter.progress() as bar:
         overall = bar.add(f"{len(jobs)} items", len(jobs))
         for job in jobs:
@@ -221,7 +256,7 @@ def run_batch(jobs: list[Job], options: RenderOptions, reporter, skip_existing: 
             else:
                 item = reporter.for_item()
                 try:
-                    run_one(job, _with_overrides(options, job, skip_existing), item)
+                    run_one(job, _with_overrides(options, job, skip_existing, item), item)
                     results.append(ItemResult(job, "done", time.monotonic() - started))
                 except AniportraitError as exc:
                     results.append(ItemResult(job, "failed", time.monotonic() - started, str(exc), exc.exit_code))
@@ -230,9 +265,10 @@ def run_batch(jobs: list[Job], options: RenderOptions, reporter, skip_existing: 
                     raise
                 except Exception as exc:  # a bug in one item must not lose the whole batch
                     if reporter.debug:
-                        raise
-                    results.append(ItemResult(job, "failed", time.monotonic() - started, f"internal error: {exc!r}", 1))
-                    reporter.error(f"{job.name}: internal error: {exc!r} (rerun it alone with --debug)")
+                        traceback.print_exc()
+                    message = f"internal error: {exc.__class__.__name__}: {exc}; rerun it alone with --debug and report it"
+                    results.append(ItemResult(job, "failed", time.monotonic() - started, message, 1))
+                    reporter.error(f"{job.name}: {message}")
             result = results[-1]
             reporter.emit_json({"status": result.status, "ref": str(job.ref), "source": str(job.source),
                                 "output": str(job.output), "elapsed_s": round(result.seconds, 2),
@@ -240,18 +276,18 @@ def run_batch(jobs: list[Job], options: RenderOptions, reporter, skip_existing: 
             bar.advance(overall)
             if fail_fast and result.status == "failed":
                 break
-    _summary(results, len(jobs), reporter)
-    return max((r.exit_code for r in results), default=0)
 
 
-def _with_overrides(options: RenderOptions, job: Job, skip_existing: bool) -> RenderOptions:
+def _with_overrides(options: RenderOptions, job: Job, skip_existing: bool, reporter) -> RenderOptions:
     values = {**job.overrides}
+    if "seed" in values:
+        values["seed"] = resolve_seed(values["seed"], reporter)
     if skip_existing:
         values["overwrite"] = True  # an existing output that is not a finished video is redone
     return replace(options, **values) if values else options
 
 
-def _summary(results: list[ItemResult], total: int, reporter) -> None:
+def _summary(results: list[ItemResult], total: int, reporter, not_run_because: str = "--fail-fast") -> None:
     from rich.table import Table
 
     counts = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
@@ -266,4 +302,4 @@ def _summary(results: list[ItemResult], total: int, reporter) -> None:
         reporter.console.print(table)
     not_run = total - len(results)
     reporter.info(f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed"
-                  + (f", {not_run} not run (--fail-fast)" if not_run else "") + f" in {reporter.elapsed_s:.1f} s")
+                  + (f", {not_run} not run ({not_run_because})" if not_run else "") + f" in {reporter.elapsed_s:.1f} s")

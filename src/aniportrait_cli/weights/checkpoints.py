@@ -30,6 +30,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except (pickle.UnpicklingError, RuntimeError, OSError, ValueError, EOFError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        if "weights_only" in str(exc) or "Weights only load failed" in reason:
+            # torch suggests weights_only=False, i.e. running code from the file: never pass that on.
+            reason = "damaged, or holds more than tensors"
         raise InputError(f"{path}: not a readable checkpoint ({reason}); download it again") from None
     if not isinstance(loaded, Mapping) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
         raise InputError(f"{path}: expected a state dict (name -> tensor), got {type(loaded).__name__}; is this the right file?")
