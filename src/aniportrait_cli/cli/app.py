@@ -61,7 +61,7 @@ ManifestOpt = Annotated[Path | None, typer.Option("--manifest", help="CSV or JSO
 SkipExistingOpt = Annotated[bool, typer.Option("--skip-existing", help="Skip items whose output is already a finished video (resume an interrupted batch).", rich_help_panel=BATCH)]
 FailFastOpt = Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failed item (default: report it and go on).", rich_help_panel=BATCH)]
 ShardOpt = Annotated[str | None, typer.Option("--shard", help="K/N: only this deterministic slice of the job list (split a folder over N machines).", rich_help_panel=BATCH, show_default=False)]
-PoseStyleOpt = Annotated[int | None, typer.Option("--pose-style", min=0, max=99, help="Neural head-motion style id 0-99 (default: seed mod 100).", rich_help_panel=MOTION, show_default=False)]
+PoseStyleOpt = Annotated[int | None, typer.Option("--pose-style", help="Neural head-motion style id 0-99 (default: seed mod 100).", rich_help_panel=MOTION, show_default=False)]
 
 
 def _options(reporter, **values) -> RenderOptions:
@@ -164,7 +164,7 @@ def vid2vid(
     dtype: DTypeOpt = DType.fp16,
     weights_dir: WeightsDirOpt = None,
     seed: SeedOpt = 42,
-    fps: Annotated[float | None, typer.Option(min=1, max=120, help="Output frame rate (default: the driving video's).", rich_help_panel=RENDER, show_default=False)] = None,
+    fps: Annotated[float | None, typer.Option(help="Output frame rate, 1-120 (default: the driving video's).", rich_help_panel=RENDER, show_default=False)] = None,
     size: SizeOpt = 512,
     steps: StepsOpt = 25,
     cfg: CfgOpt = 3.5,

@@ -16,7 +16,7 @@ except ImportError:  # pragma: no cover - older typer on real click
     from click.exceptions import ClickException
 
 from aniportrait_cli.errors import AniportraitError
-from aniportrait_cli.jobs.limits import LIMITS, check_option
+from aniportrait_cli.jobs.limits import check_option, range_text
 from aniportrait_cli.jobs.options import Device, DType, Engine
 from aniportrait_cli.weights.registry import WEIGHTS_DIR_ENV
 
@@ -29,16 +29,16 @@ DeviceOpt = Annotated[Device, typer.Option(help="Where the neural engine runs.",
 DTypeOpt = Annotated[DType, typer.Option(help="Neural engine precision on GPUs (CPU always runs fp32).", rich_help_panel=NEURAL)]
 WeightsDirOpt = Annotated[Path | None, typer.Option("--weights-dir", envvar=WEIGHTS_DIR_ENV, help="A folder laid out like the original AniPortrait pretrained_model/ (default: the Hugging Face cache).", rich_help_panel=NEURAL, show_default=False)]
 SeedOpt = Annotated[int, typer.Option(help="Random seed: same inputs + same seed = same video; negative = random (the seed used is printed).", rich_help_panel=RENDER)]
-FpsOpt = Annotated[float, typer.Option(min=LIMITS["fps"][1], max=LIMITS["fps"][2], help="Output frame rate; audio and video stay in sync at any rate.", rich_help_panel=RENDER)]
-SizeOpt = Annotated[int, typer.Option(min=LIMITS["size"][1], max=LIMITS["size"][2], help="Side of the generated square portrait in pixels (multiple of 8 for neural).", rich_help_panel=RENDER)]
-StepsOpt = Annotated[int, typer.Option(min=LIMITS["steps"][1], max=LIMITS["steps"][2], help="Diffusion steps.", rich_help_panel=NEURAL)]
-CfgOpt = Annotated[float, typer.Option(min=LIMITS["cfg"][1], help="Classifier-free guidance scale.", rich_help_panel=NEURAL)]
+FpsOpt = Annotated[float, typer.Option(help=f"Output frame rate, {range_text('fps')}; audio and video stay in sync at any rate.", rich_help_panel=RENDER)]
+SizeOpt = Annotated[int, typer.Option(help=f"Side of the generated square portrait in pixels, {range_text('size')} (multiple of 8 for neural).", rich_help_panel=RENDER)]
+StepsOpt = Annotated[int, typer.Option(help=f"Diffusion steps, {range_text('steps')}.", rich_help_panel=NEURAL)]
+CfgOpt = Annotated[float, typer.Option(help=f"Classifier-free guidance scale, {range_text('cfg')}.", rich_help_panel=NEURAL)]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Output .mp4 (default: <ref>__<audio or video>.mp4 in the current folder).", rich_help_panel=OUTPUT, show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one machine-readable summary line on stdout.", rich_help_panel=OUTPUT)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes; errors still go to stderr.", rich_help_panel=OUTPUT)]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.", rich_help_panel=OUTPUT)]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.", rich_help_panel=OUTPUT, hidden=False)]
-MaxOutputSizeOpt = Annotated[int, typer.Option("--max-output-size", min=LIMITS["max_output_size"][1], max=LIMITS["max_output_size"][2], help="Longest side of the output video in pixels: bigger portraits are scaled down to it.", rich_help_panel=OUTPUT)]
+MaxOutputSizeOpt = Annotated[int, typer.Option("--max-output-size", help=f"Longest side of the output video in pixels ({range_text('max_output_size')}): bigger portraits are scaled down to it.", rich_help_panel=OUTPUT)]
 
 
 def handle_errors(command):

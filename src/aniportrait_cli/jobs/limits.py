@@ -41,9 +41,13 @@ def check_option(name: str, value) -> None:
         return
     _, low, high = LIMITS[name]
     if (low is not None and value < low) or (high is not None and value > high):
-        # Worded like the command line parser's own range message.
-        bounds = f"{low}<=x<={high}" if high is not None else f"x>={low}"
-        raise InputError(f"invalid value for '{flag(name)}': {value!r} is not in the range {bounds}")
+        raise InputError(f"{flag(name)} {value:g}: must be {range_text(name)}")
+
+
+def range_text(name: str) -> str:
+    """'between 1 and 120' (the wording of both the error messages and the --help text)."""
+    _, low, high = LIMITS[name]
+    return f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
 
 
 def parse_option(name: str, text) -> object:
