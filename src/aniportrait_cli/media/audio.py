@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from aniportrait_cli.errors import InputError, RuntimeFailure
+from aniportrait_cli.media.atomic import remove_stale_parts, temporary_sibling
 from aniportrait_cli.media.ffmpeg import DISK_FULL, ffmpeg_exe, friendly_ffmpeg_error, probe
 
 MODEL_SAMPLE_RATE = 16000
@@ -87,7 +88,12 @@ def load_audio(path: str | Path, sample_rate: int = MODEL_SAMPLE_RATE, allow_sil
 
 
 def _temporary_wav() -> Path:
-    handle, name = tempfile.mkstemp(prefix="aniportrait-audio-", suffix=".wav")
+    """A hidden WAV in the temporary folder, named like every temporary file of ours (host and process id), so
+    one left by a SIGKILLed run is deleted by the next run."""
+    folder = Path(tempfile.gettempdir())
+    remove_stale_parts(folder)
+    marker = temporary_sibling(folder / "audio.wav").name  # .audio.HOST-PID.part.wav
+    handle, name = tempfile.mkstemp(prefix=".aniportrait-", suffix=marker, dir=folder)
     os.close(handle)
     return Path(name)
 
