@@ -1,8 +1,11 @@
 """Exceptions the CLI turns into one-line messages and exit codes.
 
 Anything raised as one of these is an expected failure: the CLI prints `error: <message>` and exits with
-`exit_code`, with no traceback (unless --debug). Every other exception is a bug and keeps its traceback.
+`exit_code`, with no traceback (unless --debug). Any other exception is reported by `describe_unexpected` in one
+line too (a full disk and running out of memory said plainly, anything else as an internal error to report).
 """
+
+import errno
 
 
 class AniportraitError(Exception):
@@ -29,3 +32,13 @@ class NotAvailableYet(InputError):
 
 class WeightsMissing(InputError):
     """Weights needed by the chosen engine are not on disk; the message names them and the download command."""
+
+
+def describe_unexpected(exc: BaseException) -> str:
+    """One line for an exception that is not an AniportraitError."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return f"disk full: no space left on device{where}; free some space or write elsewhere"
+    if isinstance(exc, MemoryError):
+        return "out of memory; close other programs, or use a smaller --size or a shorter input"
+    return f"internal error: {exc.__class__.__name__}: {exc}; rerun with --debug and report it"

@@ -29,10 +29,9 @@ from aniportrait_cli.cli.common import (
     StepsOpt,
     WeightsDirOpt,
     handle_errors,
-    unexpected,
 )
 from aniportrait_cli.cli.weights_cmd import weights_app
-from aniportrait_cli.errors import InputError
+from aniportrait_cli.errors import InputError, describe_unexpected
 from aniportrait_cli.jobs.options import Device, DType, Engine, RenderOptions
 
 app = typer.Typer(
@@ -311,6 +310,6 @@ def main() -> None:
     except Exception as exc:  # outside a command body (option parsing callbacks): still one line
         if "--debug" in sys.argv:
             raise
-        sys.stderr.write(f"error: {unexpected(exc)}\n")
+        sys.stderr.write(f"error: {describe_unexpected(exc)}\n")
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

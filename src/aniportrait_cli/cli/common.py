@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import functools
 import traceback
 from pathlib import Path
@@ -15,7 +14,7 @@ try:  # typer >= 0.20 vendors click
 except ImportError:  # pragma: no cover - older typer on real click
     from click.exceptions import ClickException
 
-from aniportrait_cli.errors import AniportraitError
+from aniportrait_cli.errors import AniportraitError, describe_unexpected
 from aniportrait_cli.jobs.limits import check_option, range_text
 from aniportrait_cli.jobs.options import Device, DType, Engine
 from aniportrait_cli.weights.registry import WEIGHTS_DIR_ENV
@@ -73,15 +72,8 @@ def handle_errors(command):
 
             message, code = describe_interruption(exc)
             raise fail(message, code, status="interrupted") from None
-        except OSError as exc:
-            if exc.errno == errno.ENOSPC:
-                raise fail(f"disk full: no space left on device{f' writing {exc.filename}' if exc.filename else ''}; "
-                           "free some space or write elsewhere", 1) from None
-            raise fail(unexpected(exc), 1) from None
-        except MemoryError:
-            raise fail("out of memory; close other programs, use a smaller --size or shorter input", 1) from None
-        except Exception as exc:  # a bug: still one line, never a raw traceback
-            raise fail(unexpected(exc), 1) from None
+        except Exception as exc:  # a bug, a full disk, no memory: still one line, never a raw traceback
+            raise fail(describe_unexpected(exc), 1) from None
 
     # Typer must not see the injected `reporter` parameter.
     import inspect
@@ -90,6 +82,3 @@ def handle_errors(command):
     wrapper.__signature__ = signature.replace(parameters=[p for p in signature.parameters.values() if p.name != "reporter"])
     return wrapper
 
-
-def unexpected(exc: BaseException) -> str:
-    return f"internal error: {exc.__class__.__name__}: {exc}; rerun with --debug and report it"

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from itertools import product
 from pathlib import Path
 
-from aniportrait_cli.errors import AniportraitError, InputError
+from aniportrait_cli.errors import AniportraitError, InputError, describe_unexpected
 from aniportrait_cli.jobs.limits import parse_option, resolve_seed
 from aniportrait_cli.jobs.options import Device, DType, Engine, RenderOptions
 from aniportrait_cli.jobs.outputs import default_output
@@ -266,7 +266,7 @@ def _run_items(jobs: list[Job], options: RenderOptions, reporter, skip_existing:
                 except Exception as exc:  # a bug in one item must not lose the whole batch
                     if reporter.debug:
                         traceback.print_exc()
-                    message = f"internal error: {exc.__class__.__name__}: {exc}; rerun it alone with --debug and report it"
+                    message = describe_unexpected(exc)
                     results.append(ItemResult(job, "failed", time.monotonic() - started, message, 1))
                     reporter.error(f"{job.name}: {message}")
             result = results[-1]
