@@ -267,7 +267,7 @@ def test_11_huge_image_is_refused_before_decoding(inputs, tmp_path):
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    header = struct.pack(">IIBBBBB", 20000, 10000, 8, 0, 0, 0, 0)  # 200 MP... plus one row over the limit
+    # A header-only PNG just over 200 MP: refused before any pixel is decoded (there are none).
     header = struct.pack(">IIBBBBB", 20001, 10000, 8, 0, 0, 0, 0)
     (tmp_path / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
     result = aniportrait("audio2vid", "--ref", tmp_path / "huge.png", "--audio", inputs / "voice.wav", cwd=tmp_path)
@@ -335,6 +335,19 @@ def test_13_signals_clean_up_like_ctrl_c(inputs, tmp_path, signum, code, words):
     assert process.returncode == code, stderr
     assert "Traceback" not in stderr and f"error: {words}; no output was written" in stderr
     assert files_in(out) == []
+
+
+def test_13_an_ignored_sighup_stays_ignored(inputs, tmp_path):
+    """`nohup aniportrait ...` must survive its terminal closing: a signal ignored by the parent is left alone."""
+    out = tmp_path / "v.mp4"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aniportrait_cli", "audio2vid", "--ref", str(inputs / "face.png"), "--audio",
+         str(inputs / "long.wav"), "-o", str(out), *TINY], cwd=tmp_path, text=True, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    wait_for(lambda: any(p.name.endswith(".part.mp4") for p in tmp_path.iterdir()))
+    process.send_signal(signal.SIGHUP)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0 and out.is_file(), stderr
 
 
 def test_13_stale_part_files_are_removed_and_never_count_as_done(inputs, tmp_path):

@@ -30,6 +30,8 @@ def install() -> None:
         raise Interrupted(signum)
 
     for number in NAMES:
+        if signal.getsignal(number) is signal.SIG_IGN:
+            continue  # ignored on purpose by whoever started us (`nohup`, a background job of a script)
         try:
             signal.signal(number, on_signal)
         except (OSError, ValueError):  # not the main thread, or not supported here

@@ -34,7 +34,8 @@ def load_image(path: str | Path, on_warning: Callable[[str], None] | None = None
             if width * height > MAX_IMAGE_PIXELS:
                 raise InputError(
                     f"{path}: image is {width}x{height} ({width * height / 1e6:.0f} megapixels), above the "
-                    f"{MAX_IMAGE_PIXELS // 1_000_000} MP limit; scale it down (the video is at most 1920 px anyway)"
+                    f"{MAX_IMAGE_PIXELS // 1_000_000} MP limit; scale it down (the video's long side is --max-output-size, "
+                    "1920 px by default)"
                 )
             image = ImageOps.exif_transpose(image)
             rgb = _to_rgb(image, path, on_warning)
