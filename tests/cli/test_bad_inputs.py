@@ -172,7 +172,7 @@ def test_06_command_line_gives_the_same_range_message(inputs, tmp_path):
         (["--fps", "nan"], 2, ["--fps nan", "not a finite number"]),
         (["--cfg", "inf"], 2, ["--cfg inf", "not a finite number"]),
         (["--seed", str(2**40)], 2, ["--seed", "at most 4294967295"]),
-        (["--save-motion", "nodir/m.npz"], 2, ["nodir", "does not exist"]),
+        (["--save-motion", "nodir/m.npz"], 2, ["nodir", "does not exist", "--save-motion"]),
         (["--save-motion", "m.txt"], 2, ["--save-motion must end in .npz"]),
         (["--save-motion", "existing.npz"], 2, ["existing.npz", "already exists", "--overwrite"]),
     ],
@@ -190,7 +190,7 @@ def test_08_09_14_options_are_checked_before_any_work(inputs, tmp_path, extra, c
     "extra, fragments",
     [(["--pose-scale", "nan"], ["--pose-scale nan", "not a finite number"]),
      (["--pose-offset", "nan,0,0"], ["--pose-offset", "three numbers"]),
-     (["--save-pose", "nodir/p.npy"], ["nodir", "does not exist"])],
+     (["--save-pose", "nodir/p.npy"], ["nodir", "does not exist", "--save-pose"])],
     ids=["pose-scale-nan", "pose-offset-nan", "save-pose-missing-folder"],
 )
 def test_08_09_edit_pose_options(inputs, tmp_path, extra, fragments):

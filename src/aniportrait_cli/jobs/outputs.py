@@ -26,7 +26,7 @@ def check_output(path: Path, overwrite: bool, suffixes: tuple[str, ...] = (".mp4
         raise InputError(f"{path}: already exists; pass --overwrite to replace it or choose another name with {flag}")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise InputError(f"{folder}: output folder does not exist; create it first")
+        raise InputError(f"{folder}: output folder does not exist; create it first or choose another {flag}")
     if not os.access(folder, os.W_OK):
         raise InputError(f"{folder}: output folder is not writable; choose another folder with {flag}")
     remove_stale_parts(folder)
