@@ -83,6 +83,23 @@ def probe(path: str | Path) -> MediaInfo:
     )
 
 
+def video_stream_duration(path: str | Path) -> float | None:
+    """Duration of the first video stream alone (packet count / time of a stream copy, no decoding).
+
+    The container's duration can be longer: an audio track that runs past the last frame extends it.
+    """
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:v:0",
+         "-c", "copy", "-f", "null", "-progress", "pipe:1", "-"],
+        capture_output=True, text=True, errors="replace",
+    )
+    times = [int(value) for key, _, value in (line.partition("=") for line in result.stdout.splitlines())
+             if key == "out_time_us" and value.strip().lstrip("-").isdigit()]
+    if result.returncode != 0 or not times or times[-1] <= 0:
+        return None
+    return times[-1] / 1e6
+
+
 def run_ffmpeg(args: list[str], what: str) -> None:
     """Run ffmpeg to completion; RuntimeFailure with its last message line if it fails."""
     result = subprocess.run(
