@@ -110,9 +110,8 @@ class Reporter:
             self._progress = None
 
     def for_item(self) -> Reporter:
-        """A reporter for one item of a batch: same consoles and progress display, its own clock and details,
-        JSON off (the batch writes one JSON line per item itself)."""
-        item = Reporter(quiet=self.quiet, json_mode=False, debug=self.debug, command=self.command)
+        """A reporter for one item of a batch: same consoles and progress display, its own clock and details."""
+        item = Reporter(quiet=self.quiet, json_mode=self.json_mode, debug=self.debug, command=self.command)
         item.console = self.console
         item.out = self.out
         item._progress = self._progress
