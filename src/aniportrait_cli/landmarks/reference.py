@@ -88,8 +88,15 @@ def crop_to_box(image: np.ndarray, box: CropBox) -> np.ndarray:
 def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     if image.shape[1] == width and image.shape[0] == height:
         return image
-    shrinking = width < image.shape[1] or height < image.shape[0]
-    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC)
+    if width >= image.shape[1] and height >= image.shape[0]:
+        interpolation = cv2.INTER_CUBIC
+    elif 2 * width >= image.shape[1] and 2 * height >= image.shape[0]:
+        # A mild shrink (e.g. a 512 frame into a 447 px box): bilinear has no aliasing to fear there and is
+        # 4x faster than INTER_AREA at fractional scales, which matters once per frame.
+        interpolation = cv2.INTER_LINEAR
+    else:
+        interpolation = cv2.INTER_AREA
+    return cv2.resize(image, (width, height), interpolation=interpolation)
 
 
 def feather_mask(size: int, feather_px: int, open_sides: tuple[bool, bool, bool, bool] = (True,) * 4) -> np.ndarray:
