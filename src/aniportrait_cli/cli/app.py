@@ -321,19 +321,18 @@ def doctor(
     reporter.emit_json({"status": "ok", **facts, "error": None, "exit_code": 0}, kind="doctor")
 
 
-def _flags_take_no_value() -> None:
-    """typer labels every flag `<bool>` in --help although a flag takes no value: show nothing there."""
-    from typer.core import TyperOption
+def _plain_metavars() -> None:
+    """typer labels every flag `<bool>` in --help although a flag takes no value, and adds the Python type to an
+    argument that already has a metavar (VIDEO <path>): show nothing in those places."""
+    from typer.core import TyperArgument, TyperOption
 
-    labelled = TyperOption.display_type_rich
-
-    def display_type_rich(self, ctx):
-        return None if self.is_flag else labelled(self, ctx)
-
-    TyperOption.display_type_rich = display_type_rich
+    option_type = TyperOption.display_type_rich
+    argument_type = TyperArgument.display_type_rich
+    TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else option_type(self, ctx)
+    TyperArgument.display_type_rich = lambda self, ctx: None if self.metavar else argument_type(self, ctx)
 
 
-_flags_take_no_value()
+_plain_metavars()
 
 
 def main() -> None:

@@ -96,10 +96,12 @@ def command_name() -> str:
     except ImportError:  # pragma: no cover - older typer on real click
         from click import get_current_context
 
+    names = []
     context = get_current_context(silent=True)
-    if context is None:
-        return ""
-    return context.command_path.partition(" ")[2] or context.command_path
+    while context is not None and context.parent is not None:  # the root's name is the program's, skip it
+        names.append(context.info_name)
+        context = context.parent
+    return " ".join(reversed(names))
 
 
 def handle_errors(command):

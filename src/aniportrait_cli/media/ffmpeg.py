@@ -83,21 +83,22 @@ def probe(path: str | Path) -> MediaInfo:
     )
 
 
-def video_stream_duration(path: str | Path) -> float | None:
-    """Duration of the first video stream alone (packet count / time of a stream copy, no decoding).
+def video_stream_frames(path: str | Path) -> int | None:
+    """Number of frames of the first video stream, counted by a stream copy (reads packets, decodes nothing).
 
-    The container's duration can be longer: an audio track that runs past the last frame extends it.
+    The container's duration can be longer than the video: an audio track that runs past the last frame
+    extends it, so a frame total guessed from it overshoots.
     """
     result = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:v:0",
          "-c", "copy", "-f", "null", "-progress", "pipe:1", "-"],
         capture_output=True, text=True, errors="replace",
     )
-    times = [int(value) for key, _, value in (line.partition("=") for line in result.stdout.splitlines())
-             if key == "out_time_us" and value.strip().lstrip("-").isdigit()]
-    if result.returncode != 0 or not times or times[-1] <= 0:
+    counts = [int(value) for key, _, value in (line.partition("=") for line in result.stdout.splitlines())
+              if key == "frame" and value.strip().isdigit()]
+    if result.returncode != 0 or not counts or counts[-1] <= 0:
         return None
-    return times[-1] / 1e6
+    return counts[-1]
 
 
 def run_ffmpeg(args: list[str], what: str) -> None:

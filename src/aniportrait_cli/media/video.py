@@ -21,7 +21,7 @@ import numpy as np
 
 from aniportrait_cli.errors import InputError, RuntimeFailure
 from aniportrait_cli.media.atomic import temporary_sibling
-from aniportrait_cli.media.ffmpeg import MediaInfo, ffmpeg_exe, probe
+from aniportrait_cli.media.ffmpeg import MediaInfo, ffmpeg_exe, probe, video_stream_frames
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class VideoInfo:
     width: int
     height: int
     fps: float
-    duration_s: float
+    duration_s: float  # of the video stream (the container's can be longer: audio past the last frame)
     has_audio: bool
 
     @property
@@ -47,7 +47,9 @@ class VideoReader:
         if not info.has_video or not info.width:
             raise InputError(f"{self.path}: has no video stream; give a video file (mp4, mov, webm, ...)")
         source_fps = info.fps or 25.0
-        self.info = VideoInfo(self.path, info.width, info.height, fps or source_fps, info.duration_s or 0.0, info.has_audio)
+        stream_frames = video_stream_frames(self.path)
+        duration = stream_frames / source_fps if stream_frames else (info.duration_s or 0.0)
+        self.info = VideoInfo(self.path, info.width, info.height, fps or source_fps, duration, info.has_audio)
         self._num_frames: int | None = None
 
     @property
