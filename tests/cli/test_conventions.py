@@ -196,3 +196,19 @@ def test_engine_env_silences_the_auto_note(inputs, tmp_path):
                          "--fps", "10", cwd=tmp_path, env={"ANIPORTRAIT_ENGINE": "classic"})
     assert result.returncode == 0, result.stderr
     assert "using the classic engine" not in result.stderr
+
+
+def test_mediapipe_starts_without_matplotlib():
+    """Half of a classic run's start-up was matplotlib, pulled in by MediaPipe's drawing helpers we never call."""
+    code = """
+import sys
+from aniportrait_cli.landmarks.mediapipe_import import import_mediapipe
+import_mediapipe()
+from mediapipe.tasks.python import vision
+assert vision.FaceLandmarker is not None
+assert "matplotlib" not in sys.modules, "matplotlib imported at start-up"
+from mediapipe.tasks.python.vision import drawing_utils
+assert callable(drawing_utils.draw_landmarks) and vision.drawing_styles.get_default_face_mesh_contours_style()
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
