@@ -14,7 +14,7 @@ import numpy as np
 from aniportrait_cli.errors import InputError
 from aniportrait_cli.jobs.common import FrameSink, Reference, finish, fit_motion, load_reference
 from aniportrait_cli.jobs.options import RenderOptions
-from aniportrait_cli.jobs.outputs import check_output, check_side_output, default_output
+from aniportrait_cli.jobs.outputs import check_output, check_side_output, resolve_output
 from aniportrait_cli.media.audio import Audio
 from aniportrait_cli.motion import Motion
 
@@ -42,7 +42,7 @@ def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path |
 
     suffix = "__preview.mp4" if preview else "__edit.mp4"
     name_parts = (ref, source) if ref is not None else (source,)
-    output = check_output(output or default_output(*name_parts, suffix=suffix), options.overwrite)
+    output = check_output(resolve_output(output, *name_parts, suffix=suffix), options.overwrite)
     reference, motion_obj, sound = _reference_and_motion(ref, audio, video, motion, options, reporter)
     try:
         motion_obj, engine = _edit_and_render(reference, motion_obj, sound.mux_path if sound else None, video,
