@@ -172,11 +172,11 @@ def test_06_command_line_gives_the_same_range_message(inputs, tmp_path):
         (["--fps", "nan"], 2, ["--fps nan", "not a finite number"]),
         (["--cfg", "inf"], 2, ["--cfg inf", "not a finite number"]),
         (["--seed", str(2**40)], 2, ["--seed", "at most 4294967295"]),
-        (["--save-motion", "nodir/m.npz"], 2, ["nodir", "does not exist", "--save-motion"]),
+        (["--save-motion", "existing.npz/m.npz"], 2, ["existing.npz", "cannot create the output folder", "--save-motion"]),
         (["--save-motion", "m.txt"], 2, ["--save-motion must end in .npz"]),
         (["--save-motion", "existing.npz"], 2, ["existing.npz", "already exists", "--overwrite"]),
     ],
-    ids=["fps-nan", "cfg-inf", "seed-too-big", "save-motion-missing-folder", "save-motion-suffix",
+    ids=["fps-nan", "cfg-inf", "seed-too-big", "save-motion-folder-is-a-file", "save-motion-suffix",
          "save-motion-exists"],
 )
 def test_08_09_14_options_are_checked_before_any_work(inputs, tmp_path, extra, code, fragments):
@@ -190,13 +190,14 @@ def test_08_09_14_options_are_checked_before_any_work(inputs, tmp_path, extra, c
     "extra, fragments",
     [(["--pose-scale", "nan"], ["--pose-scale nan", "not a finite number"]),
      (["--pose-offset", "nan,0,0"], ["--pose-offset", "three numbers"]),
-     (["--save-pose", "nodir/p.npy"], ["nodir", "does not exist", "--save-pose"])],
-    ids=["pose-scale-nan", "pose-offset-nan", "save-pose-missing-folder"],
+     (["--save-pose", "file.txt/p.npy"], ["file.txt", "cannot create the output folder", "--save-pose"])],
+    ids=["pose-scale-nan", "pose-offset-nan", "save-pose-folder-is-a-file"],
 )
 def test_08_09_edit_pose_options(inputs, tmp_path, extra, fragments):
+    (tmp_path / "file.txt").write_text("a file, not a folder")
     result = aniportrait("edit-pose", "--ref", inputs / "face.png", "--audio", inputs / "voice.wav", *extra, cwd=tmp_path)
     assert_clean_error(result, 2, *fragments)
-    assert files_in(tmp_path) == []
+    assert files_in(tmp_path) == ["file.txt"]
 
 
 def test_14_save_motion_overwrite_replaces_through_the_atomic_helper(inputs, tmp_path):

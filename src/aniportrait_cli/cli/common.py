@@ -64,7 +64,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable result l
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes; errors still go to stderr.", rich_help_panel=OUTPUT)]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output file.", rich_help_panel=OUTPUT)]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.", rich_help_panel=OUTPUT)]
-MaxOutputSizeOpt = Annotated[int, typer.Option("--max-output-size", metavar="PIXELS", help=f"Longest side of the output video, {range_text('max_output_size')}: bigger portraits are scaled down to it.", rich_help_panel=OUTPUT)]
 
 # Rendering
 EngineOpt = Annotated[Engine, typer.Option(envvar=ENGINE_ENV, help=f"auto: neural when its libraries, weights and a GPU are present, else classic (says why; --engine classic or {ENGINE_ENV}=classic skips the check).", rich_help_panel=RENDER)]
@@ -72,6 +71,7 @@ SeedOpt = Annotated[int, typer.Option(help="Random seed: same inputs + same seed
 FpsOpt = Annotated[float, typer.Option(help=f"Output frame rate, {range_text('fps')}; audio and video stay in sync at any rate.", rich_help_panel=RENDER)]
 VideoFpsOpt = Annotated[float | None, typer.Option("--fps", help=f"Output frame rate, {range_text('fps')} (default: the driving video's).", rich_help_panel=RENDER, show_default=False)]
 SizeOpt = Annotated[int, typer.Option(help=f"Side of the generated square portrait in pixels, {range_text('size')} (multiple of 8 for neural).", rich_help_panel=RENDER)]
+MaxOutputSizeOpt = Annotated[int, typer.Option("--max-output-size", metavar="PIXELS", help=f"Longest side of the output video, {range_text('max_output_size')}: bigger portraits are scaled down to it.", rich_help_panel=RENDER)]
 
 # Neural engine
 DeviceOpt = Annotated[Device, typer.Option(help="Where the neural engine runs.", rich_help_panel=NEURAL)]

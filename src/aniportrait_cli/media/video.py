@@ -50,6 +50,8 @@ class VideoReader:
             raise InputError(f"{self.path}: has no video stream; give a video file (mp4, mov, webm, ...)")
         source_fps = info.fps or 25.0
         stream_frames = video_stream_frames(self.path)
+        if stream_frames == 1:
+            raise InputError(_single_frame(self.path))
         duration = stream_frames / source_fps if stream_frames else (info.duration_s or 0.0)
         self.info = VideoInfo(self.path, info.width, info.height, fps or source_fps, duration, info.has_audio)
         self._num_frames: int | None = None
@@ -83,8 +85,7 @@ class VideoReader:
                 reason = message[-1] if message else "no frames decoded"
                 raise InputError(f"{self.path}: the video could not be decoded ({reason}); re-encode it or give another file")
             if count < 2:
-                raise InputError(f"{self.path}: has a single frame, a still picture rather than a video; "
-                                 "give a video of the moving face")
+                raise InputError(_single_frame(self.path))
             self._num_frames = count
         finally:
             if process.poll() is None:
@@ -99,6 +100,10 @@ class VideoReader:
         if self._num_frames is None:
             self._num_frames = _count_frames(self.path, self.fps)
         return self._num_frames
+
+
+def _single_frame(path: Path) -> str:
+    return f"{path}: has a single frame, a still picture rather than a video; give a video of the moving face"
 
 
 def _count_frames(path: Path, fps: float) -> int:
