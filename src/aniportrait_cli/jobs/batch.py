@@ -330,5 +330,6 @@ def _summary(results: list[ItemResult], total: int, reporter, exit_code: int, no
     reporter.emit_json({"status": "error" if exit_code else "ok", "items": total, "ok": counts["ok"],
                         "skipped": counts["skipped"], "failed": counts["error"], "not_run": not_run,
                         "elapsed_s": round(reporter.elapsed_s, 2),
-                        "error": f"{counts['error']} of {total} items failed" if exit_code else None,
+                        "error": (f"{counts['error']} of {total} items failed" if not_run_because != "interrupted"
+                                  else "interrupted") if exit_code else None,
                         "exit_code": exit_code}, kind="summary")
