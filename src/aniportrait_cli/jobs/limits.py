@@ -52,10 +52,10 @@ def range_text(name: str) -> str:
 
 def parse_option(name: str, text) -> object:
     """A manifest cell -> the option's value, checked like the command line's."""
-    kind = LIMITS[name][0] if name in LIMITS else int if name == "seed" else None
+    kind = int if name == "seed" else LIMITS[name][0]
     try:
-        value = kind(text) if kind is not int else int(str(text).strip())
-    except (TypeError, ValueError):
+        value = kind(str(text).strip())  # str(): a JSON number and a CSV cell parse alike
+    except ValueError:
         raise InputError(f"{flag(name)} {text!r}: not a valid {'integer' if kind is int else 'number'}") from None
     check_option(name, value)
     return value
