@@ -43,7 +43,8 @@ def _human(size: int) -> str:
     return str(size)
 
 
-@weights_app.command("list")
+@weights_app.command("list", epilog=examples("aniportrait weights list | grep missing",
+                                                   "aniportrait weights list --engine neural --json"))
 @handle_errors
 def list_weights(
     engine: EngineFilter = EngineName.all,
@@ -93,7 +94,9 @@ def list_weights(
         reporter.info(f"{len(missing)} required files missing; get them with `{manager.download_command('neural', folder)}`")
 
 
-@weights_app.command("download")
+@weights_app.command("download", epilog=examples(
+    "aniportrait weights download --engine neural",
+    "aniportrait weights download --engine neural --include-optional --weights-dir pretrained_model"))
 @handle_errors
 def download(
     engine: EngineFilter = EngineName.neural,
@@ -133,7 +136,8 @@ def download(
                         "exit_code": 0}, kind="download")
 
 
-@weights_app.command("verify")
+@weights_app.command("verify", epilog=examples("aniportrait weights verify",
+                                                     "aniportrait weights verify --weights-dir pretrained_model"))
 @handle_errors
 def verify(
     engine: EngineFilter = EngineName.all,
@@ -168,7 +172,7 @@ def verify(
         raise typer.Exit(1)
 
 
-@weights_app.command("path")
+@weights_app.command("path", epilog=examples("aniportrait weights path", "aniportrait weights path denoising_unet"))
 @handle_errors
 def path(
     file_id: Annotated[str | None, typer.Argument(help="A file id from `weights list` (default: the folder).", show_default=False)] = None,
