@@ -96,7 +96,7 @@ def list_weights(
 
 @weights_app.command("download", epilog=examples(
     "aniportrait weights download --engine neural",
-    "aniportrait weights download --engine neural --include-optional --weights-dir pretrained_model"))
+    "aniportrait weights download --include-optional --weights-dir pretrained_model"))
 @handle_errors
 def download(
     engine: EngineFilter = EngineName.neural,
