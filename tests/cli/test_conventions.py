@@ -140,6 +140,8 @@ def test_help_is_printed_once_without_python_types_or_truncation():
         assert "<bool>" not in text and "list[" not in text and "<path>" not in text, command
         assert "…" not in text, (command, [line for line in text.splitlines() if "…" in line])
         assert "Examples" in text, command
+        examples = text[text.index("Examples"):].splitlines()[1:]
+        assert all(line.strip().startswith("aniportrait") for line in examples if line.strip()), (command, examples)
     audio = aniportrait("audio2vid", "--help", env={"COLUMNS": "80"}).stdout
     panels = [name for name in ("Inputs", "Motion", "Output", "Rendering", "Neural engine", "Batch")]
     assert [audio.index(f"─ {name} ") for name in panels] == sorted(audio.index(f"─ {name} ") for name in panels)

@@ -211,7 +211,7 @@ def vid2vid(
 
 
 @app.command("edit-pose", epilog=examples(
-    "aniportrait edit-pose --ref face.png --audio speech.wav --pose-scale 0.5 --mirror",
+    "aniportrait edit-pose --ref face.png --audio speech.wav --mirror",
     "aniportrait edit-pose --video talk.mp4 --save-pose pose.npy --preview",
     "aniportrait edit-pose --ref face.png --audio speech.wav --pose-from pose.npy",
 ))

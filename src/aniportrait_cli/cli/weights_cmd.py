@@ -96,7 +96,7 @@ def list_weights(
 
 @weights_app.command("download", epilog=examples(
     "aniportrait weights download --engine neural",
-    "aniportrait weights download --include-optional --weights-dir pretrained_model"))
+    "aniportrait weights download --include-optional --weights-dir models/"))
 @handle_errors
 def download(
     engine: EngineFilter = EngineName.neural,
@@ -136,8 +136,8 @@ def download(
                         "exit_code": 0}, kind="download")
 
 
-@weights_app.command("verify", epilog=examples("aniportrait weights verify",
-                                                     "aniportrait weights verify --weights-dir pretrained_model"))
+@weights_app.command("verify", epilog=examples("aniportrait weights verify --engine neural",
+                                                     "aniportrait weights verify --weights-dir models/"))
 @handle_errors
 def verify(
     engine: EngineFilter = EngineName.all,
