@@ -123,7 +123,7 @@ def download(
         task = {}
 
         def on_start(total_bytes: int) -> None:
-            task["id"] = bar.add(f"Downloading {len(todo)} files", total_bytes)
+            task["id"] = bar.add(f"Downloading {len(todo)} files", total_bytes, unit="bytes")
 
         def on_bytes(done: int) -> None:
             bar.update(task.get("id"), completed=done)
@@ -155,7 +155,7 @@ def verify(
     entries = _entries(engine)
     total = sum(p.stat().st_size for e in entries if (p := locate(e, folder)) is not None)
     with reporter.progress() as bar:
-        task = bar.add("Hashing", total)
+        task = bar.add("Hashing", total, unit="bytes")
         results = manager.verify(entries, folder, progress=lambda n: bar.advance(task, n))
     for r in results:
         corrupt = r.verdict == "corrupt"
