@@ -103,6 +103,8 @@ def test_odd_width_is_edge_replicated_and_tagged_bt709_with_48k_audio(tmp_path):
     soundfile.write(audio, (0.2 * np.sin(np.arange(8000) / 8000 * 2 * np.pi * 300)).astype(np.float32), 8000)
     frame = np.full((64, 53, 3), 200, np.uint8)
     frame[:, -1] = (0, 255, 0)  # a green last column
+    frame[:16, :16] = (255, 0, 0)  # saturated colours show a matrix mismatch (BT.601 vs BT.709) at once
+    frame[:16, 16:32] = (200, 120, 60)
     with VideoWriter(tmp_path / "odd.mp4", 10, 53, 64, audio_path=audio, num_frames=10) as writer:
         for _ in range(10):
             writer.write(frame)
@@ -110,7 +112,9 @@ def test_odd_width_is_edge_replicated_and_tagged_bt709_with_48k_audio(tmp_path):
     assert (reader.info.width, reader.info.height) == (54, 64)
     decoded = next(reader.frames()).astype(int)
     assert decoded[:, -1, 1].mean() > 200 and decoded[:, -1, 0].mean() < 60  # green repeated, not a black edge
-    assert np.abs(decoded[:, :40] - 200).max() <= 3  # grey stays grey through the BT.709 round trip
+    assert np.abs(decoded[20:, :40] - 200).max() <= 3  # grey stays grey through the BT.709 round trip
+    assert np.abs(decoded[4:12, 4:12] - (255, 0, 0)).max() <= 4
+    assert np.abs(decoded[4:12, 20:28] - (200, 120, 60)).max() <= 4
     header = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "odd.mp4")], capture_output=True,
                             text=True).stderr
     assert "yuv420p(tv, bt709" in header and "48000 Hz" in header
