@@ -56,6 +56,10 @@ def test_json_lines_of_singles_errors_and_batches_share_one_schema(inputs, tmp_p
     assert [r["status"] for r in rows[:2]] == ["ok", "error"] and rows[0]["frames"] == 12
     assert rows[-1]["kind"] == "summary" and (rows[-1]["ok"], rows[-1]["failed"]) == (1, 1)
 
+    sync = aniportrait("check-sync", tmp_path / "tall__voice.mp4", "--json")  # a measurement: its exit code is its verdict
+    [line] = json_lines(sync)
+    assert line["kind"] == "sync" and line["source"] == str(tmp_path / "tall__voice.mp4")
+
     for command in (("weights", "list"), ("weights", "path"), ("weights", "verify", "--engine", "classic"), ("doctor",)):
         result = aniportrait(*command, "--json", "--weights-dir", tmp_path)
         assert result.returncode == 0, result.stderr
