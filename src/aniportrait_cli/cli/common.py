@@ -16,7 +16,7 @@ RENDER = "Rendering"
 OUTPUT = "Output"
 NEURAL = "Neural engine"
 
-EngineOpt = Annotated[Engine, typer.Option(help="auto: neural when its weights and a GPU are present, else classic (says why).", rich_help_panel=RENDER)]
+EngineOpt = Annotated[Engine, typer.Option(help="neural: learned motion + diffusion (all weights, a GPU); hybrid: learned motion + photo warp (audio2mesh/audio2pose, any CPU); classic: speech-signal motion + photo warp (no weights). auto: the best possible here, says why.", rich_help_panel=RENDER)]
 DeviceOpt = Annotated[Device, typer.Option(help="Where the neural engine runs.", rich_help_panel=NEURAL)]
 DTypeOpt = Annotated[DType, typer.Option(help="Neural engine precision on GPUs (CPU always runs fp32).", rich_help_panel=NEURAL)]
 WeightsDirOpt = Annotated[Path | None, typer.Option("--weights-dir", envvar=WEIGHTS_DIR_ENV, help="A folder laid out like the original AniPortrait pretrained_model/ (default: the Hugging Face cache).", rich_help_panel=NEURAL, show_default=False)]

@@ -11,16 +11,32 @@ from aniportrait_cli.errors import InputError
 
 weights_app = typer.Typer(help="List, download, verify and locate the model weights.", no_args_is_help=True)
 
-EngineFilter = Annotated[str, typer.Option("--engine", help="neural, classic or all.")]
+EngineFilter = Annotated[str, typer.Option("--engine", help="The files one engine needs (neural, hybrid, classic), or all.")]
 OptionalOpt = Annotated[bool, typer.Option("--include-optional", help="Also the optional files (FILM for --fast, provenance configs).")]
 
 
 def _entries(engine: str, include_optional: bool = True):
-    from aniportrait_cli.weights.registry import all_files
+    from aniportrait_cli.weights.registry import ENGINES, all_files, files_for
 
-    if engine not in {"neural", "classic", "all"}:
-        raise InputError(f"--engine {engine}: choose neural, classic or all")
-    return [f for f in all_files() if (engine == "all" or f.engine == engine) and (f.required or include_optional)]
+    if engine == "all":
+        return [f for f in all_files() if f.required or include_optional]
+    if engine not in ENGINES:
+        raise InputError(f"--engine {engine}: choose {', '.join(ENGINES)} or all")
+    return files_for(engine, include_optional)
+
+
+def _needed_by(entry) -> list[str]:
+    from aniportrait_cli.weights.registry import ENGINES, needed_by
+
+    return [engine for engine in ENGINES if needed_by(entry, engine)]
+
+
+def _engine_readiness(states) -> dict[str, list[str]]:
+    """engine -> the required files it still lacks (empty: its weights are all here)."""
+    from aniportrait_cli.weights.registry import ENGINES, needed_by
+
+    return {engine: [s.entry.local_path for s in states if s.entry.required and needed_by(s.entry, engine) and not s.usable]
+            for engine in ENGINES}
 
 
 def _human(size: int) -> str:
@@ -53,9 +69,9 @@ def list_weights(
     states = manager.status(_entries(engine), folder)
     if json_output:
         for s in states:
-            reporter.emit_json({"id": s.entry.id, "engine": s.entry.engine, "required": s.entry.required,
-                                "size": s.entry.size, "size_exact": s.entry.size_exact, "state": s.state,
-                                "path": s.path, "problem": s.problem, "source": s.entry.source})
+            reporter.emit_json({"id": s.entry.id, "engine": s.entry.engine, "needed_by": _needed_by(s.entry),
+                                "required": s.entry.required, "size": s.entry.size, "size_exact": s.entry.size_exact,
+                                "state": s.state, "path": s.path, "problem": s.problem, "source": s.entry.source})
         return
     table = Table(title=f"weights in {folder or registry_cache_root()}", show_lines=False)
     table.add_column("id", no_wrap=True)
@@ -72,10 +88,14 @@ def list_weights(
             where += f" ({s.problem})"
         table.add_row(s.entry.id, engine_label, size, f"[{colour}]{s.state}[/]", where)
     reporter.console.print(table)
-    reporter.info("* optional; ~ approximate size (exact size and sha256 come from the hub at download time)")
-    missing = [s for s in states if s.entry.required and not s.usable]
-    if missing:
-        reporter.info(f"{len(missing)} required files missing; get them with `{manager.download_command('neural', folder)}`")
+    reporter.info("engine: the lightest engine that loads the file (hybrid also needs classic's, neural all); "
+                  "* optional; ~ approximate size (exact size and sha256 come from the hub at download time)")
+    for name, missing in _engine_readiness(manager.status(_entries("all"), folder)).items():
+        if missing:
+            reporter.info(f"{name}: {len(missing)} files missing; get them with "
+                          f"`{manager.download_command(name, folder)}`")
+        else:
+            reporter.info(f"{name}: ready" + (" (the neural engine also wants a GPU)" if name == "neural" else ""))
 
 
 @weights_app.command("download")
