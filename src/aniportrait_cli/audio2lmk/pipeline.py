@@ -41,6 +41,8 @@ from aniportrait_cli.weights.checkpoints import read_state_dict
 
 ProgressCallback = Callable[[int, int], None]
 NUM_VERTICES = 468
+# wav2vec2's SpecAugment mask vector: used in training only, so it may differ between otherwise shared backbones.
+TRAINING_ONLY_TENSORS = ("masked_spec_embed",)
 
 
 @dataclass
@@ -55,9 +57,12 @@ class Audio2LmkPipeline:
         self.device = torch.device(device)
         self.mesh_model = mesh_model.to(self.device).eval()
         self.pose_model = pose_model.to(self.device).eval()
-        # Audio models trained with a frozen conv front end carry identical conv weights: compute them once.
-        self.shares_conv_features = _same_tensors(
-            mesh_model.audio_encoder.feature_extractor, pose_model.audio_encoder.feature_extractor
+        # Audio models fine-tuned with a frozen conv front end (or a frozen backbone) carry identical weights
+        # there: compute the shared part once. Checked on the loaded tensors, since the files say nothing about it.
+        mesh_backbone, pose_backbone = mesh_model.audio_encoder, pose_model.audio_encoder
+        self.shares_conv_features = _same_tensors(mesh_backbone.feature_extractor, pose_backbone.feature_extractor)
+        self.shares_backbone = self.shares_conv_features and _same_tensors(
+            mesh_backbone, pose_backbone, ignore=TRAINING_ONLY_TENSORS
         )
         self.last_timings: dict[str, float] = {}
 
@@ -140,26 +145,29 @@ class Audio2LmkPipeline:
         num_frames = features.count_frames(samples.shape[0], MODEL_FPS)
         want_pose = pose_style is not None
         stages = ["mesh conv", "mesh encoder"] if mesh else []
+        share_conv = mesh and want_pose and self.shares_conv_features and not compat
+        share_hidden = share_conv and self.shares_backbone
         if want_pose:
-            shared = mesh and self.shares_conv_features and not compat
-            stages += ["pose encoder", "pose decoder"] if shared else ["pose conv", "pose encoder", "pose decoder"]
+            stages += ["pose conv"] if not share_conv else []
+            stages += ["pose encoder"] if not share_hidden else []
+            stages += ["pose decoder"]
         tracker = _Tracker(progress, stages, num_frames)
         self.last_timings = {}
         with torch.inference_mode():
-            mesh_conv = offsets = raw_pose = None
+            mesh_conv = hidden = offsets = raw_pose = None
             if mesh:
                 mesh_conv, hidden = self._hidden_states(self.mesh_model, input_values, num_frames, tracker, "mesh")
                 offsets = self.mesh_model.head(hidden).reshape(num_frames, NUM_VERTICES, 3).float().cpu().numpy()
-                del hidden
-                if not (want_pose and self.shares_conv_features):
+                if not share_hidden:
+                    hidden = None
+                if not share_conv:
                     mesh_conv = None
             if want_pose:
                 start = time.perf_counter()
                 if compat:
                     raw_pose = self._pose_compat(input_values, num_frames, pose_style, tracker)
                 else:
-                    shared = mesh_conv if (self.shares_conv_features and mesh_conv is not None) else None
-                    raw_pose = self._pose_continuous(input_values, num_frames, pose_style, tracker, shared)
+                    raw_pose = self._pose_continuous(input_values, num_frames, pose_style, tracker, mesh_conv, hidden)
                 raw_pose = raw_pose.float().cpu().numpy()
                 self.last_timings["pose total"] = time.perf_counter() - start
         pose = None
@@ -207,9 +215,10 @@ class Audio2LmkPipeline:
         self.last_timings[f"{name} encoder"] = time.perf_counter() - start
         return conv, hidden
 
-    def _pose_continuous(self, input_values, num_frames, pose_style, tracker, conv):
+    def _pose_continuous(self, input_values, num_frames, pose_style, tracker, conv, hidden=None):
         model = self.pose_model
-        _, hidden = self._hidden_states(model, input_values, num_frames, tracker, "pose", conv=conv)
+        if hidden is None:
+            _, hidden = self._hidden_states(model, input_values, num_frames, tracker, "pose", conv=conv)
         memory = model.in_fn(hidden)
         del hidden, conv
         spans = pose_chunks.continuity_chunks(num_frames)
@@ -256,8 +265,9 @@ def _load_model(cls, path, config, infer):
     return model.eval()
 
 
-def _same_tensors(a: torch.nn.Module, b: torch.nn.Module) -> bool:
-    sa, sb = a.state_dict(), b.state_dict()
+def _same_tensors(a: torch.nn.Module, b: torch.nn.Module, ignore: tuple[str, ...] = ()) -> bool:
+    sa = {k: v for k, v in a.state_dict().items() if k not in ignore}
+    sb = {k: v for k, v in b.state_dict().items() if k not in ignore}
     return sa.keys() == sb.keys() and all(
         sa[k].shape == sb[k].shape and sa[k].dtype == sb[k].dtype and torch.equal(sa[k], sb[k]) for k in sa
     )
