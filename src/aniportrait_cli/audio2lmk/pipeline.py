@@ -30,6 +30,7 @@ from aniportrait_cli.audio2lmk.configs import (
 from aniportrait_cli.audio2lmk.features import MODEL_FPS
 from aniportrait_cli.audio2lmk.loading import load_strict
 from aniportrait_cli.audio2lmk.models import Audio2MeshModel, Audio2PoseModel
+from aniportrait_cli.audio2lmk.precision import autocast, check_precision, quantize_linear_layers
 from aniportrait_cli.audio2lmk.tiny import randomize_
 from aniportrait_cli.errors import InputError
 from aniportrait_cli.landmarks.pose_track import (
@@ -53,8 +54,12 @@ class Audio2LmkOutput:
 
 
 class Audio2LmkPipeline:
-    def __init__(self, mesh_model: Audio2MeshModel, pose_model: Audio2PoseModel, device: str | torch.device = "cpu"):
+    def __init__(self, mesh_model: Audio2MeshModel, pose_model: Audio2PoseModel, device: str | torch.device = "cpu",
+                 precision: str = "fp32"):
+        """`precision`: fp32 (reference), bf16 or int8 (opt-in CPU speed-ups, see `precision.py`)."""
         self.device = torch.device(device)
+        check_precision(precision, self.device)
+        self.precision = precision
         self.mesh_model = mesh_model.to(self.device).eval()
         self.pose_model = pose_model.to(self.device).eval()
         # Audio models fine-tuned with a frozen conv front end (or a frozen backbone) carry identical weights
@@ -64,6 +69,9 @@ class Audio2LmkPipeline:
         self.shares_backbone = self.shares_conv_features and _same_tensors(
             mesh_backbone, pose_backbone, ignore=TRAINING_ONLY_TENSORS
         )
+        if precision == "int8":
+            quantize_linear_layers(self.mesh_model)
+            quantize_linear_layers(self.pose_model)
         self.last_timings: dict[str, float] = {}
 
     # -- construction -------------------------------------------------------------------------------------------
@@ -76,6 +84,7 @@ class Audio2LmkPipeline:
         device: str | torch.device = "cpu",
         mesh_config: dict | None = None,
         pose_config: dict | None = None,
+        precision: str = "fp32",
     ) -> Audio2LmkPipeline:
         """Load the released `audio2mesh.pt` / `audio2pose.pt` (or .safetensors) strictly.
 
@@ -83,7 +92,7 @@ class Audio2LmkPipeline:
         """
         mesh = _load_model(Audio2MeshModel, mesh_path, mesh_config, infer_mesh_config)
         pose = _load_model(Audio2PoseModel, pose_path, pose_config, infer_pose_config)
-        return cls(mesh, pose, device)
+        return cls(mesh, pose, device, precision)
 
     @classmethod
     def from_config(
@@ -92,11 +101,12 @@ class Audio2LmkPipeline:
         pose_config: dict | None = None,
         seed: int = 0,
         device: str | torch.device = "cpu",
+        precision: str = "fp32",
     ) -> Audio2LmkPipeline:
         """Seeded random weights (full size by default; pass `configs.TINY_*_CONFIG` for tests)."""
         mesh = randomize_(Audio2MeshModel(**(mesh_config or MESH_CONFIG)), seed * 2)
         pose = randomize_(Audio2PoseModel(**(pose_config or POSE_CONFIG)), seed * 2 + 1)
-        return cls(mesh, pose, device)
+        return cls(mesh, pose, device, precision)
 
     # -- public API ---------------------------------------------------------------------------------------------
 
@@ -153,7 +163,7 @@ class Audio2LmkPipeline:
             stages += ["pose decoder"]
         tracker = _Tracker(progress, stages, num_frames)
         self.last_timings = {}
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.precision, self.device):
             mesh_conv = hidden = offsets = raw_pose = None
             if mesh:
                 mesh_conv, hidden = self._hidden_states(self.mesh_model, input_values, num_frames, tracker, "mesh")
