@@ -162,3 +162,20 @@ def test_identical_backbones_run_once(pipe):
     assert "pose conv" not in shared.last_timings and "pose encoder" not in shared.last_timings
     alone = shared.head_pose(samples, pose_style=3)
     np.testing.assert_allclose(together.head_pose, alone, atol=1e-6)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_faster_precisions_stay_close_to_fp32(pipe, precision):
+    import copy
+
+    samples = _speech_like(2.0)
+    reference = pipe.predict(samples, pose_style=3)
+    fast = Audio2LmkPipeline(copy.deepcopy(pipe.mesh_model), copy.deepcopy(pipe.pose_model), precision=precision)
+    if precision == "int8":  # the decode loop's attention projections are quantized too
+        assert all(hasattr(layer.self_attn, "step_projections") for layer in fast.pose_model.transformer_decoder.layers)
+    out = fast.predict(samples, pose_style=3)
+    for name in ("mesh_offsets", "head_pose"):
+        got, want = getattr(out, name), getattr(reference, name)
+        assert got.dtype == np.float32 and got.shape == want.shape
+        relative = np.abs(got - want).mean() / np.abs(want).mean()
+        assert 0 < relative < 0.1, (name, relative)

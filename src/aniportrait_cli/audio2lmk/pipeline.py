@@ -30,7 +30,7 @@ from aniportrait_cli.audio2lmk.configs import (
 from aniportrait_cli.audio2lmk.features import MODEL_FPS
 from aniportrait_cli.audio2lmk.loading import load_strict
 from aniportrait_cli.audio2lmk.models import Audio2MeshModel, Audio2PoseModel
-from aniportrait_cli.audio2lmk.precision import autocast, check_precision, quantize_linear_layers
+from aniportrait_cli.audio2lmk.precision import autocast, check_precision, quantize_linear_layers, to_bfloat16_decoder
 from aniportrait_cli.audio2lmk.tiny import randomize_
 from aniportrait_cli.errors import InputError
 from aniportrait_cli.landmarks.pose_track import (
@@ -72,6 +72,8 @@ class Audio2LmkPipeline:
         if precision == "int8":
             quantize_linear_layers(self.mesh_model)
             quantize_linear_layers(self.pose_model)
+        elif precision == "bf16":
+            to_bfloat16_decoder(self.pose_model)
         self.last_timings: dict[str, float] = {}
 
     # -- construction -------------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """Opt-in faster CPU numerics for the audio models, measured against float32 by `bench.audio2lmk --compare`.
 
 fp32  the reference (what the conformance kit checks).
-bf16  matmuls and convolutions in bfloat16 under autocast (float32 accumulation); fast where the CPU has native
-      bfloat16 instructions (AVX512-BF16, AMX), slower than fp32 elsewhere.
-int8  `torch.ao` dynamic quantization of every `nn.Linear` (weights int8 per channel, activations quantized per
-      call); the convolutional front end stays float32.
+bf16  the wav2vec2 backbones and heads under bfloat16 autocast (float32 accumulation); the pose decoder's weights
+      converted to bfloat16 once (autocast would re-cast them at each of its per-frame steps). Fast where the CPU
+      has native bfloat16 instructions (AVX512-BF16, AMX), slower than fp32 elsewhere.
+int8  `torch.ao` dynamic quantization of every linear layer (weights int8, activations quantized per call),
+      including the pose decoder's attention projections; the convolutional front end stays float32.
 """
 
 from __future__ import annotations
@@ -26,10 +27,37 @@ def check_precision(precision: str, device: torch.device) -> None:
 
 
 def quantize_linear_layers(model: nn.Module) -> nn.Module:
-    """`model` with its `nn.Linear` layers replaced by int8 dynamic-quantized ones (in place)."""
+    """`model` with its `nn.Linear` layers replaced by int8 dynamic-quantized ones (in place).
+
+    The pose decoder's self-attention keeps its projections as raw tensors (`in_proj_weight`) or in a class that
+    quantization skips (`out_proj`), yet they are half of the weights read at every decoding step: int8 copies
+    are attached as `step_projections`, which the decode loop uses when present."""
+    decoder = getattr(model, "transformer_decoder", None)
+    for layer in decoder.layers if decoder is not None else ():
+        attention = layer.self_attn
+        layer.self_attn.step_projections = _quantized(nn.ModuleDict({
+            "qkv": _linear(attention.in_proj_weight, attention.in_proj_bias),
+            "out": _linear(attention.out_proj.weight, attention.out_proj.bias),
+        }))
+    return _quantized(model)
+
+
+def to_bfloat16_decoder(model: nn.Module) -> None:
+    """The pose decoder (everything its per-frame loop reads) in bfloat16, in place."""
+    for name in ("pose_map", "PPE", "transformer_decoder", "pose_map_r", "id_embed"):
+        getattr(model, name).to(torch.bfloat16)
+
+
+def _linear(weight: torch.Tensor, bias: torch.Tensor) -> nn.Linear:
+    layer = nn.Linear(weight.shape[1], weight.shape[0])
+    layer.weight, layer.bias = nn.Parameter(weight.detach().clone()), nn.Parameter(bias.detach().clone())
+    return layer
+
+
+def _quantized(module: nn.Module) -> nn.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao announces its move to torchao; the API works as documented
-        return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)
+        return torch.ao.quantization.quantize_dynamic(module, {nn.Linear}, dtype=torch.qint8, inplace=True)
 
 
 def autocast(precision: str, device: torch.device):
