@@ -114,3 +114,23 @@ def test_weights_list_says_which_engines_are_ready(setup, tmp_path):
                                                      "--weights-dir", weights, cwd=tmp_path).stdout.splitlines()]
     assert {r["id"] for r in rows if r["required"]} == {"audio2mesh", "audio2pose", "face_landmarker"}
     assert all(r["state"] in {"ok", "packaged"} for r in rows if r["required"])
+
+
+def test_fast_runs_the_learned_motion_in_bfloat16_where_the_cpu_has_it(setup, tmp_path):
+    from aniportrait_cli.audio2lmk.precision import fast_cpu_precision
+
+    root, weights = setup
+    saved = {}
+    for name, extra in (("exact", ()), ("fast", ("--fast",))):
+        result = aniportrait("audio2vid", "--ref", root / "face.png", "--audio", root / "voice.wav", "--engine",
+                             "hybrid", *SMALL, "--weights-dir", weights, "--save-motion", f"{name}.npz", *extra,
+                             "-o", f"{name}.mp4", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        saved[name] = Motion.load(tmp_path / f"{name}.npz")
+    exact, fast = saved["exact"], saved["fast"]
+    assert fast.num_frames == exact.num_frames == math.ceil(1.25 * 10)
+    if fast_cpu_precision() == "bf16":
+        assert not np.array_equal(fast.mesh, exact.mesh)
+        assert np.abs(fast.mesh - exact.mesh).mean() < 0.05 * np.abs(exact.mesh - exact.mesh.mean(0)).mean() + 1e-3
+    else:
+        assert np.array_equal(fast.mesh, exact.mesh) and "no native bfloat16" in result.stderr

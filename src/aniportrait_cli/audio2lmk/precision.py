@@ -26,6 +26,13 @@ def check_precision(precision: str, device: torch.device) -> None:
         raise ValueError("int8 dynamic quantization runs on the CPU only")
 
 
+def fast_cpu_precision() -> str | None:
+    """The faster numerics worth using on this CPU: bf16 where oneDNN has native bfloat16 kernels, else None
+    (emulated bfloat16 is slower than fp32, and int8's error is too large to offer; see the README)."""
+    supported = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    return "bf16" if supported is not None and supported() else None
+
+
 def quantize_linear_layers(model: nn.Module) -> nn.Module:
     """`model` with its `nn.Linear` layers replaced by int8 dynamic-quantized ones (in place).
 

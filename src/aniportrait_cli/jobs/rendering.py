@@ -32,17 +32,18 @@ def motion_from_video(reference: Reference, reader, reporter) -> Motion:
 def motion_from_audio(reference: Reference, audio, choice: EngineChoice, options: RenderOptions, models: ModelCache,
                       reporter) -> Motion:
     """Per-frame mesh + head pose at 30 fps for the reference face, from 16 kHz speech or singing."""
-    source = audio_motion_source(choice, options, models)
+    source = audio_motion_source(choice, options, models, reporter)
     with reporter.progress() as bar:
         return source.from_audio(reference.face, audio, progress=bar.callback("Audio to motion"))
 
 
-def audio_motion_source(choice: EngineChoice, options: RenderOptions, models: ModelCache):
+def audio_motion_source(choice: EngineChoice, options: RenderOptions, models: ModelCache, reporter):
     """The motion source of `choice`, with its models loaded (once per process)."""
     if choice.motion is MotionSource.learned:
         from aniportrait_cli.audio2lmk.motion_source import LearnedMotion
 
-        return LearnedMotion(_audio2lmk(choice, options, models), options.resolved_pose_style, options.compat)
+        pipeline = _audio2lmk(choice, options, models, reporter)
+        return LearnedMotion(pipeline, options.resolved_pose_style, options.compat)
     from aniportrait_cli.classic.motion_source import SignalMotion
 
     return SignalMotion(options.seed)
@@ -93,14 +94,29 @@ def _renderer(choice: EngineChoice, options: RenderOptions, models: ModelCache, 
     return DiffusionRenderer(pipeline, settings, interpolator)
 
 
-def _audio2lmk(choice: EngineChoice, options: RenderOptions, models: ModelCache):
+def _audio2lmk(choice: EngineChoice, options: RenderOptions, models: ModelCache, reporter):
     from aniportrait_cli.audio2lmk.pipeline import Audio2LmkPipeline
     from aniportrait_cli.weights import manager
 
     paths = manager.require("hybrid", options.weights_dir)
     mesh, pose = paths["audio2mesh"], paths["audio2pose"]
-    return models.get(("audio2lmk", mesh, pose, choice.device),
-                      lambda: Audio2LmkPipeline.from_pretrained(mesh, pose, device=choice.device))
+    precision = _motion_precision(choice, options, reporter)
+    return models.get(("audio2lmk", mesh, pose, choice.device, precision),
+                      lambda: Audio2LmkPipeline.from_pretrained(mesh, pose, device=choice.device, precision=precision))
+
+
+def _motion_precision(choice: EngineChoice, options: RenderOptions, reporter) -> str:
+    """--fast with the hybrid engine on a CPU: the learned motion in bfloat16 where the CPU has it natively."""
+    if not (options.fast and choice.renderer is Renderer.warp and choice.device == "cpu"):
+        return "fp32"
+    from aniportrait_cli.audio2lmk.precision import fast_cpu_precision
+
+    precision = fast_cpu_precision()
+    if precision is None:
+        reporter.note_once("--fast: this CPU has no native bfloat16, so the learned motion runs in fp32 (as fast "
+                           "as it gets here)")
+        return "fp32"
+    return precision
 
 
 def _stage_progress(bar):
