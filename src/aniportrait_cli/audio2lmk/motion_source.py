@@ -28,7 +28,9 @@ class LearnedMotion:
 
     def from_audio(self, face, audio, progress: Callable[[int, int], None] | None = None) -> Motion:
         """`face`: the reference's `FaceObservation`; `audio`: a 16 kHz `media.Audio`. 30 fps, ceil(s * 30) frames."""
+        from aniportrait_cli.audio2lmk.precision import threads_for_idle_cores
         from aniportrait_cli.landmarks.motion_tools import motion_from_offsets
 
-        result = self.pipeline.predict(audio.samples, self.pose_style, MOTION_FPS, self.compat, progress=progress)
+        with threads_for_idle_cores(self.pipeline.device):
+            result = self.pipeline.predict(audio.samples, self.pose_style, MOTION_FPS, self.compat, progress=progress)
         return motion_from_offsets(face, result.mesh_offsets, result.head_pose, MOTION_FPS)
