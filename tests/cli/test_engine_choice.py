@@ -34,12 +34,12 @@ def test_auto_ladder(audio_weights, tmp_path_factory, monkeypatch):
     assert (video.engine, video.motion, video.renderer) == (Engine.classic, MotionSource.video, Renderer.warp)
     empty = RenderOptions(weights_dir=tmp_path_factory.mktemp("empty"))
     assert "weights download --engine hybrid" in choose_engine(empty).reason
-    monkeypatch.setattr(engines, "torch_available", lambda: False)
+    monkeypatch.setattr(engines, "missing_neural_libraries", lambda: ["torch"])
     choice = choose_engine(options)
-    assert choice.engine is Engine.classic and "torch is not installed" in choice.reason
+    assert choice.engine is Engine.classic and "need torch" in choice.reason
 
 
-def test_explicit_learned_engines_need_torch(audio_weights, monkeypatch):
-    monkeypatch.setattr(engines, "torch_available", lambda: False)
-    with pytest.raises(InputError, match="needs torch"):
+def test_explicit_learned_engines_need_the_neural_libraries(audio_weights, monkeypatch):
+    monkeypatch.setattr(engines, "missing_neural_libraries", lambda: ["torch"])
+    with pytest.raises(InputError, match="--engine hybrid needs torch"):
         choose_engine(RenderOptions(engine=Engine.hybrid, weights_dir=audio_weights))

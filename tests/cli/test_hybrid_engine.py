@@ -82,8 +82,9 @@ def test_hybrid_batch_with_report_and_edit_pose(setup, tmp_path, media_dir):
                          root / "other.wav", "--engine", "hybrid", *SMALL, "--weights-dir", weights, "--report",
                          "--json", "-o", tmp_path / "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["status"] for r in rows] == ["done", "done"]
+    items = [row for row in map(json.loads, result.stdout.splitlines()) if row["kind"] == "item"]
+    assert [(r["status"], r["engine"], r["renderer"]) for r in items] == [("ok", "hybrid", "warp")] * 2
+    assert all("sync" in r for r in items)  # --report measured each output
     assert VideoReader(tmp_path / "out" / "face__other.mp4").num_frames == math.ceil(0.9 * 10)
 
     result = aniportrait("edit-pose", "--ref", root / "face.png", "--audio", root / "voice.wav", "--pose-from",

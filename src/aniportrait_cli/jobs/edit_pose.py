@@ -15,7 +15,7 @@ from aniportrait_cli.errors import InputError
 from aniportrait_cli.jobs.common import Reference, finish, fit_motion, load_reference
 from aniportrait_cli.jobs.model_cache import ModelCache
 from aniportrait_cli.jobs.options import RenderOptions
-from aniportrait_cli.jobs.outputs import check_output, default_output
+from aniportrait_cli.jobs.outputs import check_output, resolve_output
 from aniportrait_cli.motion import Motion
 
 TEMPLATE_FPS = 30.0
@@ -46,7 +46,7 @@ def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path |
 
     suffix = "__preview.mp4" if preview else "__edit.mp4"
     name_parts = (ref, source) if ref is not None else (source,)
-    output = check_output(output or default_output(*name_parts, suffix=suffix), options.overwrite)
+    output = check_output(resolve_output(output, *name_parts, suffix=suffix), options.overwrite)
     # The engine matters for the motion (from --audio) and for rendering; a preview of a video or file needs none.
     given_motion = None if audio is not None else MotionSource.video if video is not None else MotionSource.file
     choice = pick_engine(options, reporter, given_motion) if (audio is not None or not preview) else None
