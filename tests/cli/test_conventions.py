@@ -155,7 +155,7 @@ def test_help_is_printed_once_without_python_types_or_truncation():
     assert [audio.index(f"─ {name} ") for name in panels] == sorted(audio.index(f"─ {name} ") for name in panels)
     assert "IMAGE|DIR|GLOB" in audio and "Required (unless --manifest)" in audio
     assert "pingpong|wrap" in aniportrait("edit-pose", "--help").stdout
-    assert "neural|classic|all" in aniportrait("weights", "list", "--help").stdout
+    assert "neural|hybrid|classic|all" in aniportrait("weights", "list", "--help").stdout
     completion = aniportrait("--show-completion", "bash", env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
     assert "complete" in completion.stdout
 
