@@ -6,14 +6,17 @@ from pathlib import Path
 
 from aniportrait_cli.errors import InputError
 from aniportrait_cli.jobs.common import finish, fit_motion, load_reference
+from aniportrait_cli.jobs.model_cache import ModelCache
 from aniportrait_cli.jobs.options import RenderOptions
 from aniportrait_cli.jobs.outputs import check_output, check_side_output, resolve_output
 from aniportrait_cli.motion import Motion
 
 
 def run(ref: Path, audio: Path | None, motion: Path | None, pose_from: str | None, output: Path | None,
-        options: RenderOptions, reporter) -> Path:
-    from aniportrait_cli.jobs.rendering import motion_from_audio, pick_engine, render_motion
+        options: RenderOptions, reporter, models: ModelCache | None = None) -> Path:
+    """`models`: loaded models to reuse (a batch passes one cache to all its items)."""
+    from aniportrait_cli.jobs.engines import MotionSource, pick_engine
+    from aniportrait_cli.jobs.rendering import motion_from_audio, render_motion
     from aniportrait_cli.media import load_audio
 
     if audio is None:
@@ -23,8 +26,12 @@ def run(ref: Path, audio: Path | None, motion: Path | None, pose_from: str | Non
     # One decode drives the motion and is what the video carries (start offset applied, same samples).
     with load_audio(audio, for_mux=True, on_warning=reporter.note_once) as clip:
         reference = load_reference(ref, options.size, reporter, max_side=options.max_output_size)
-        pick_engine(options, reporter)
-        moving = Motion.load(motion) if motion is not None else motion_from_audio(reference, clip, options, reporter)
+        models = models or ModelCache()
+        choice = pick_engine(options, reporter, given_motion=MotionSource.file if motion is not None else None)
+        if motion is not None:
+            moving = Motion.load(motion)
+        else:
+            moving = motion_from_audio(reference, clip, choice, options, models, reporter)
         moving = fit_motion(moving, options.fps, clip.num_frames(options.fps))
         if pose_from is not None:
             from aniportrait_cli.landmarks.edit_pose import resolve_pose_source
@@ -32,8 +39,8 @@ def run(ref: Path, audio: Path | None, motion: Path | None, pose_from: str | Non
 
             pose = resolve_pose_source(pose_from, moving.num_frames, moving.fps, on_warning=reporter.note_once)
             moving = with_pose(moving, pose)
-        engine = render_motion(reference, moving, output, clip.mux_path, options, reporter)
+        render_motion(reference, moving, output, clip.mux_path, choice, options, models, reporter)
     if save_motion is not None:  # after the video: an interrupted run leaves neither
         moving.save(save_motion)
-    finish(reporter, output, moving.num_frames, moving.fps, engine, options)
+    finish(reporter, output, moving.num_frames, moving.fps, choice, options)
     return output

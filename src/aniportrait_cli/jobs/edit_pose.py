@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from aniportrait_cli.errors import InputError
-from aniportrait_cli.jobs.common import FrameSink, Reference, finish, fit_motion, load_reference
+from aniportrait_cli.jobs.common import Reference, finish, fit_motion, load_reference
+from aniportrait_cli.jobs.model_cache import ModelCache
 from aniportrait_cli.jobs.options import RenderOptions
 from aniportrait_cli.jobs.outputs import check_output, check_side_output, resolve_output
 from aniportrait_cli.media.audio import Audio
@@ -23,7 +24,9 @@ TEMPLATE_FPS = 30.0
 
 def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path | None, pose_from: str | None,
         pose_scale: float, pose_offset: str | None, pose_smooth: int, mirror: bool, loop: str,
-        save_pose: Path | None, preview: bool, output: Path | None, options: RenderOptions, reporter) -> Path | None:
+        save_pose: Path | None, preview: bool, output: Path | None, options: RenderOptions, reporter,
+        models: ModelCache | None = None) -> Path | None:
+    from aniportrait_cli.jobs.engines import MotionSource, pick_engine
     from aniportrait_cli.landmarks.edit_pose import PoseEdits, parse_pose_offset
 
     sources = [s for s in (audio, video, motion) if s is not None]
@@ -43,10 +46,14 @@ def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path |
     suffix = "__preview.mp4" if preview else "__edit.mp4"
     name_parts = (ref, source) if ref is not None else (source,)
     output = check_output(resolve_output(output, *name_parts, suffix=suffix), options.overwrite)
-    reference, motion_obj, sound = _reference_and_motion(ref, audio, video, motion, options, reporter)
+    # The engine matters for the motion (from --audio) and for rendering; a preview of a video or file needs none.
+    given_motion = None if audio is not None else MotionSource.video if video is not None else MotionSource.file
+    choice = pick_engine(options, reporter, given_motion) if (audio is not None or not preview) else None
+    models = models or ModelCache()
+    reference, motion_obj, sound = _reference_and_motion(ref, audio, video, motion, choice, options, models, reporter)
     try:
-        motion_obj, engine = _edit_and_render(reference, motion_obj, sound.mux_path if sound else None, video,
-                                              pose_from, edits, preview, output, options, reporter)
+        motion_obj = _edit_and_render(reference, motion_obj, sound.mux_path if sound else None, video, pose_from,
+                                      edits, preview, output, choice, options, models, reporter)
     finally:
         if sound is not None:
             sound.close()
@@ -56,13 +63,13 @@ def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path |
         reporter.info(f"saved the edited head pose to {save_pose}")
     if save_motion is not None:
         motion_obj.save(save_motion)
-    finish(reporter, output, motion_obj.num_frames, motion_obj.fps, engine)
+    finish(reporter, output, motion_obj.num_frames, motion_obj.fps, "preview" if preview else choice)
     return output
 
 
 def _edit_and_render(reference: Reference, motion_obj: Motion, audio_path: Path | None, video: Path | None,
-                     pose_from: str | None, edits, preview: bool, output: Path, options: RenderOptions,
-                     reporter) -> tuple[Motion, str]:
+                     pose_from: str | None, edits, preview: bool, output: Path, choice, options: RenderOptions,
+                     models: ModelCache, reporter) -> Motion:
     """The source motion at the output rate with the pose edits applied, rendered (or previewed) to `output`."""
     num_frames = max(1, int(np.ceil(motion_obj.duration_s * options.fps - 1e-9)))
     motion_obj = fit_motion(motion_obj, options.fps, num_frames)
@@ -75,14 +82,17 @@ def _edit_and_render(reference: Reference, motion_obj: Motion, audio_path: Path 
     motion_obj = _edited(motion_obj, pose_from, edits, reporter)
     if preview:
         _write_preview(output, reference, motion_obj, audio_path, options, reporter)
-        return motion_obj, "preview"
+        return motion_obj
     from aniportrait_cli.jobs.rendering import render_motion
 
-    return motion_obj, render_motion(reference, motion_obj, output, audio_path, options, reporter)
+    render_motion(reference, motion_obj, output, audio_path, choice, options, models, reporter)
+    return motion_obj
 
 
-def _reference_and_motion(ref, audio, video, motion, options: RenderOptions, reporter) -> tuple[Reference, Motion, Audio | None]:
-    """The reference (the portrait, or the driving video's first frame when no --ref is given) and the source motion."""
+def _reference_and_motion(ref, audio, video, motion, choice, options: RenderOptions, models: ModelCache,
+                          reporter) -> tuple[Reference, Motion, Audio | None]:
+    """The reference (the portrait, or the driving video's first frame when no --ref is given), the source motion
+    and the decoded sound to mux (a temporary file the caller closes)."""
     from aniportrait_cli.media import VideoReader, load_audio
 
     if motion is not None:
@@ -98,7 +108,7 @@ def _reference_and_motion(ref, audio, video, motion, options: RenderOptions, rep
         from aniportrait_cli.jobs.rendering import motion_from_audio
 
         try:
-            return reference, motion_from_audio(reference, clip, options, reporter), clip
+            return reference, motion_from_audio(reference, clip, choice, options, models, reporter), clip
         except BaseException:
             clip.close()
             raise
