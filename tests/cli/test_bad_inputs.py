@@ -146,7 +146,7 @@ def test_05_transparent_pixels_are_composited_onto_grey(inputs, tmp_path):
     [("fps", "0", "--fps 0: must be between 1 and 120"), ("fps", "-5", "--fps -5: must be between 1 and 120"),
      ("fps", "nan", "--fps nan: not a finite number"), ("fps", "1000", "--fps 1000: must be between 1 and 120"),
      ("size", "0", "--size 0: must be between 64 and 2048"), ("steps", "abc", "not a valid integer"),
-     ("engine", "turbo", "choose auto, neural, classic")],
+     ("engine", "turbo", "engine='turbo' is not valid; choose auto, neural")],
 )
 def test_06_manifest_rows_are_checked_like_the_command_line(inputs, tmp_path, column, value, fragment):
     manifest = tmp_path / "jobs.csv"
