@@ -48,6 +48,7 @@ class PoseLoop(str, Enum):
 RefOpt = Annotated[list[Path] | None, typer.Option("--ref", metavar=IMAGES, help="Required (unless --manifest). The portrait: any size, the face is found and cropped. Repeat it, or give a folder or a glob, for several.", rich_help_panel=INPUTS, show_default=False)]
 AudioOpt = Annotated[list[Path] | None, typer.Option("--audio", metavar=AUDIOS, help="Required (unless --manifest). Speech or singing: wav, flac, ogg, mp3, m4a, aac, or a video's audio track. Repeatable, folder or glob.", rich_help_panel=INPUTS, show_default=False)]
 VideoOpt = Annotated[list[Path] | None, typer.Option("--video", metavar=VIDEOS, help="Required (unless --manifest). Driving video whose face motion is re-enacted (its audio is kept). Repeatable, folder or glob.", rich_help_panel=INPUTS, show_default=False)]
+MaxOutputSizeOpt = Annotated[int, typer.Option("--max-output-size", metavar="PIXELS", help=f"Longest side of the output video, {range_text('max_output_size')}: a bigger portrait is scaled down to it.", rich_help_panel=INPUTS)]
 
 # Motion
 MotionFileOpt = Annotated[Path | None, typer.Option("--motion", metavar="FILE.npz", help="Render a saved motion .npz instead of computing it from the audio (--audio still gives the sound).", rich_help_panel=MOTION, show_default=False)]
@@ -71,7 +72,6 @@ SeedOpt = Annotated[int, typer.Option(help="Random seed: same inputs + same seed
 FpsOpt = Annotated[float, typer.Option(help=f"Output frame rate, {range_text('fps')}; audio and video stay in sync at any rate.", rich_help_panel=RENDER)]
 VideoFpsOpt = Annotated[float | None, typer.Option("--fps", help=f"Output frame rate, {range_text('fps')} (default: the driving video's).", rich_help_panel=RENDER, show_default=False)]
 SizeOpt = Annotated[int, typer.Option(help=f"Side of the generated square portrait in pixels, {range_text('size')} (multiple of 8 for neural).", rich_help_panel=RENDER)]
-MaxOutputSizeOpt = Annotated[int, typer.Option("--max-output-size", metavar="PIXELS", help=f"Longest side of the output video, {range_text('max_output_size')}: bigger portraits are scaled down to it.", rich_help_panel=RENDER)]
 
 # Neural engine
 DeviceOpt = Annotated[Device, typer.Option(help="Where the neural engine runs.", rich_help_panel=NEURAL)]
