@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from aniportrait_cli import __version__
+from aniportrait_cli import sync_rules
 from aniportrait_cli.cli.common import (
     NEURAL,
     OUTPUT,
@@ -59,6 +60,12 @@ ManifestOpt = Annotated[Path | None, typer.Option("--manifest", help="CSV or JSO
 SkipExistingOpt = Annotated[bool, typer.Option("--skip-existing", help="Skip items whose output is already a finished video (resume an interrupted batch).", rich_help_panel=BATCH)]
 FailFastOpt = Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failed item (default: report it and go on).", rich_help_panel=BATCH)]
 ShardOpt = Annotated[str | None, typer.Option("--shard", help="K/N: only this deterministic slice of the job list (split a folder over N machines).", rich_help_panel=BATCH, show_default=False)]
+CHECK_SYNC_HELP = (
+    "Measure lip sync: does the mouth move with this sound, and at what audio-video offset (ms)? The sound's "
+    "expected mouth opening (the classic engine's phone + spectrum model) is correlated with the video's mouth "
+    f"opening at every offset within +-{sync_rules.MAX_OFFSET_FRAMES} frames; {sync_rules.VERDICT_RULE}. "
+    "The report goes to stdout."
+)
 PoseStyleOpt = Annotated[int | None, typer.Option("--pose-style", min=0, max=99, help="Neural head-motion style id 0-99 (default: seed mod 100).", rich_help_panel=MOTION, show_default=False)]
 
 
@@ -256,20 +263,21 @@ def edit_pose(
         raise typer.Exit(code)
 
 
-@app.command("check-sync")
+@app.command("check-sync", help=CHECK_SYNC_HELP, epilog="Exit codes: 0 lip-synced, 3 not lip-synced, 2 bad input, 1 failed "
+             "run. With --against the exit code is 0 whenever the comparison ran.")
 @handle_errors
 def check_sync(
     video: Annotated[Path, typer.Argument(help="A talking-face video.", show_default=False)],
     audio: Annotated[Path | None, typer.Option("--audio", help="Audio to compare with (default: the video's own track).", show_default=False)] = None,
+    against: Annotated[Path | None, typer.Option("--against", help="A video of the real speaker on the same audio: compare the two mouths instead (correlation at lag 0, best lag within +-5 frames, std ratio).", show_default=False)] = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
     reporter=None,
 ) -> None:
-    """Measure lip sync: mouth opening vs speech envelope, best lag, mouth movement in silence."""
     from aniportrait_cli.jobs import check_sync as job
 
-    job.run(video=video, audio=audio, reporter=reporter)
+    job.run(video=video, audio=audio, against=against, reporter=reporter)
 
 
 def main() -> None:
