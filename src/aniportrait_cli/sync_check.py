@@ -96,12 +96,13 @@ def video_mouth_track(path: Path, progress: ProgressCallback | None = None) -> t
 # --- check-sync: the video's mouth against its sound ----------------------------------------------------------
 
 
-def expected_mouth(samples_16k: np.ndarray, fps: float, num_frames: int) -> np.ndarray:
-    """The mouth opening (z-score) the sound calls for at each video frame, from the classic mouth model."""
+def expected_mouth(samples_16k: np.ndarray, fps: float, num_frames: int, model=None) -> np.ndarray:
+    """The mouth opening (z-score) the sound calls for at each video frame, from the classic mouth model
+    (`model`: another `mouth_model.MouthModel`, for calibration)."""
     from aniportrait_cli.classic.mouth_model import default_model, design_matrix, speech_steps
 
     steps = speech_steps(samples_16k)
-    return default_model().predict(design_matrix(steps.features, (np.arange(num_frames) + 0.5) / fps))
+    return (model or default_model()).predict(design_matrix(steps.features, (np.arange(num_frames) + 0.5) / fps))
 
 
 def silent_frames(samples_16k: np.ndarray, fps: float, num_frames: int) -> np.ndarray:
@@ -209,10 +210,12 @@ def sync_report(opening: np.ndarray, found: np.ndarray, expected: np.ndarray, si
     )
 
 
-def sync_report_for_audio(opening: np.ndarray, found: np.ndarray, fps: float, samples_16k: np.ndarray) -> SyncReport:
+def sync_report_for_audio(opening: np.ndarray, found: np.ndarray, fps: float, samples_16k: np.ndarray,
+                          model=None) -> SyncReport:
     """`sync_report` for a mouth track and the 16 kHz sound that goes with it."""
     n = len(opening)
-    return sync_report(opening, found, expected_mouth(samples_16k, fps, n), silent_frames(samples_16k, fps, n), fps)
+    expected = expected_mouth(samples_16k, fps, n, model)
+    return sync_report(opening, found, expected, silent_frames(samples_16k, fps, n), fps)
 
 
 def check_sync(video_path: str | Path, audio_path: str | Path | None = None,

@@ -5,7 +5,7 @@ with their sound shifted by 0.5 s either way, and with another clip's sound.
 """
 
 MAX_OFFSET_FRAMES = 15  # audio-video offsets searched, and the range of the median
-MIN_CONFIDENCE = 0.15  # correlation at the best offset minus its median over all offsets
+MIN_CONFIDENCE = 0.22  # correlation at the best offset minus its median over all offsets
 MAX_OFFSET_MS = 160.0  # the best offset must be this close to 0
 
 VERDICT_RULE = (f"lip-synced when the confidence (correlation at the best offset minus its median over +-{MAX_OFFSET_FRAMES} "

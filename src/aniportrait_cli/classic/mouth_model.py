@@ -15,6 +15,7 @@ leave-one-clip-out correlation, the honest estimate on unseen speakers.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +26,7 @@ from aniportrait_cli.classic import phones as phone_module
 
 SAMPLE_RATE = 16000
 STEP = 160  # 10 ms
+STEP_S = STEP / SAMPLE_RATE
 WINDOW = 400  # 25 ms
 FFT_SIZE = 512
 NUM_MELS = 20
@@ -102,7 +104,7 @@ def design_matrix(features: np.ndarray, frame_times_s: np.ndarray) -> np.ndarray
     """(T, F * len(TAPS)) model inputs around each frame time (seconds)."""
     averaged = block_average(features)
     last = len(averaged) - 1
-    steps = np.asarray(frame_times_s, dtype=np.float64) / (STEP / SAMPLE_RATE)
+    steps = np.asarray(frame_times_s, dtype=np.float64) / STEP_S
     columns = [averaged[np.clip(np.round(steps + tap * BLOCK_STEPS).astype(np.int64), 0, last)] for tap in TAPS]
     return np.concatenate(columns, axis=1)
 
@@ -142,6 +144,14 @@ def fit(designs: list[np.ndarray], targets: list[np.ndarray], alpha: float = 100
     return MouthModel(mean.astype(np.float32), scale.astype(np.float32), weights.astype(np.float32), gain)
 
 
-@lru_cache(maxsize=1)
+# Another fitted model file, for evaluation on held-out clips (`bench.real_talk --leave-one-out`).
+MODEL_ENV = "ANIPORTRAIT_MOUTH_MODEL"
+
+
 def default_model() -> MouthModel:
-    return MouthModel.load(MODEL_PATH)
+    return _load_cached(os.environ.get(MODEL_ENV) or str(MODEL_PATH))
+
+
+@lru_cache(maxsize=2)
+def _load_cached(path: str) -> MouthModel:
+    return MouthModel.load(Path(path))
