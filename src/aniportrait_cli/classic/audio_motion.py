@@ -103,10 +103,18 @@ def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: Articulatio
     closed = tracks[at_frames, list(phones.TRACK_NAMES).index("closed")]
     opening *= 1.0 - 0.85 * np.clip(closed, 0.0, 1.0)
 
-    # Rest: a pause (no speech-level sound, or no phone) long enough for a real speaker to close the lips. The
-    # phone recogniser alone would hear phones in breaths and room noise.
-    pause = (tracks[at_frames, -1] > 0.5) | ~features.speech
+    # Inside words, a frame with (next to) no sound is a stop closure: the jaw comes up (and the lips shut for
+    # /p b m/). Only a real pause rests the mouth fully closed: one long enough for a real speaker to close the
+    # lips. The signal level decides (the phone recogniser hears phones in breaths and room noise, and silence
+    # in long sung vowels); blips of sound shorter than 0.07 s do not interrupt a pause.
+    opening = np.where(features.speech, opening, 0.4 * opening)
+    pause = ~_long_runs(features.speech, max(1, int(round(0.07 * fps))))
     rest = _long_runs(pause, max(1, int(round(style.rest_after_s * fps))))
+    # Before the first sound and after the last one the mouth rests too, however short that pause is.
+    sound = np.flatnonzero(~pause)
+    if sound.size:
+        rest[: sound[0]] = True
+        rest[sound[-1] + 1:] = True
     opening = _smooth(np.where(rest, 0.0, opening), np.array([1.0, 2.0, 1.0]))
     inside_rest = rest.copy()  # a one-frame ramp at each end of a rest, shut in between
     inside_rest[1:] &= rest[:-1]
