@@ -98,6 +98,11 @@ def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: Articulatio
     z = (model or mouth_model.default_model()).predict(design)
     opening = np.clip(style.mean_mouth_gap + style.mouth_gap_std * z, 0.0, style.max_mouth_gap)
 
+    # Held notes (singing, drawn-out vowels: loud sound for 0.3 s or more) keep the mouth open; the model,
+    # learned on speech, would let it drift shut.
+    held = _long_runs(features.speech & (features.level > -6.0), max(1, int(round(0.3 * fps))))
+    opening = np.where(held, np.maximum(opening, style.mean_mouth_gap), opening)
+
     tracks = mouth_model.block_average(steps.phone_tracks, 3)
     at_frames = np.clip(np.round(times / mouth_model.STEP_S).astype(np.int64), 0, len(tracks) - 1)
     closed = tracks[at_frames, list(phones.TRACK_NAMES).index("closed")]

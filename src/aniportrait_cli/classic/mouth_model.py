@@ -32,6 +32,7 @@ FFT_SIZE = 512
 NUM_MELS = 20
 MEL_RANGE_HZ = (80.0, 7600.0)
 BLOCK_STEPS = 4  # 40 ms blocks
+FLOOR_DB = 80.0
 TAPS = tuple(range(-3, 4))  # blocks around the frame
 MODEL_PATH = Path(__file__).with_name("mouth_model.npz")
 # Long audio is analysed in pieces of this many steps, so memory stays flat.
@@ -85,8 +86,13 @@ def speech_steps(samples_16k: np.ndarray) -> SpeechSteps:
     """Model inputs per 10 ms step of 16 kHz mono float samples (phones decoded here)."""
     samples = np.asarray(samples_16k, dtype=np.float32).reshape(-1)
     mels, power = _spectral_steps(samples)
+    # Nothing below the clip's loud speech minus FLOOR_DB counts: digital silence would otherwise give
+    # log values far outside anything a real recording (with its noise floor) produces.
+    floor = FLOOR_DB / 10.0 * np.log(10.0)
+    mels = np.maximum(mels, np.percentile(mels, 95) - floor)
+    power = np.maximum(power, np.percentile(power, 95) - floor)
     mels = (mels - mels.mean(axis=0)) / (mels.std() + 1e-6)
-    level = (power - np.percentile(power, 95)) / 10.0  # ~ dB/23 re. the clip's loud speech
+    level = (power - np.percentile(power, 95)) / 10.0  # natural-log units re. the clip's loud speech
     tracks = phone_module.phone_tracks(phone_module.recognise_phones(samples), len(power))
     return SpeechSteps(np.concatenate([mels, level[:, None], tracks], axis=1).astype(np.float32), tracks)
 
