@@ -103,8 +103,9 @@ class MouthPalette:
         oval = points2d[list(topo.FACE_OVAL)]
         skin = image[(_polygon_mask(shape, oval) > 127) & ~outer_mask].reshape(-1, 3).astype(np.float32)
         skin_luma = float(np.median(skin @ LUMA)) if len(skin) else 160.0
-        # Teeth a little darker than white paper under the same light as the skin, slightly warm.
-        teeth = np.array([228.0, 222.0, 208.0], np.float32) * np.clip(skin_luma / 175.0, 0.5, 1.05)
+        # Teeth: ivory under the same light as the skin, tinted a little by the lips around them.
+        teeth = np.array([236.0, 226.0, 204.0], np.float32) * np.clip(skin_luma / 165.0, 0.55, 1.08)
+        teeth = 0.9 * teeth + 0.1 * lip  # lit by the light that comes through the lips
         return cls(
             cavity=(lip * np.array([0.30, 0.18, 0.18])).astype(np.float32),
             tongue=(lip * np.array([0.70, 0.42, 0.42])).astype(np.float32),
