@@ -39,8 +39,10 @@ MOUTH_POINTS = (13, 14)
 FACE_HEIGHT_POINTS = (10, 152)
 MAX_LAG_FRAMES = 5  # for --against
 
-# Silence: this far below the loud speech, and a few frames away from any speech (the mouth has time to close).
+# Silence: this far below the loud speech for at least MIN_SILENCE_S (shorter gaps inside phrases are not rests),
+# and a few frames away from any speech (the mouth has time to close).
 SILENCE_BELOW_LOUD_DB = 30.0
+MIN_SILENCE_S = 0.3
 SILENCE_MARGIN_FRAMES = 2
 
 
@@ -106,11 +108,12 @@ def expected_mouth(samples_16k: np.ndarray, fps: float, num_frames: int, model=N
 
 
 def silent_frames(samples_16k: np.ndarray, fps: float, num_frames: int) -> np.ndarray:
-    """Per frame: the audio during its display interval is silence, well away from speech."""
-    from aniportrait_cli.classic.speech import band_levels_db, frame_windows
+    """Per frame: inside a silence of at least MIN_SILENCE_S (the sound SILENCE_BELOW_LOUD_DB below its loud
+    speech), and SILENCE_MARGIN_FRAMES away from any speech (the mouth has had time to close)."""
+    from aniportrait_cli.classic.speech import band_levels_db, frame_windows, long_runs
 
     level = band_levels_db(frame_windows(samples_16k, fps, num_frames), [(300.0, 3400.0)])[:, 0]
-    silent = level < np.percentile(level, 95) - SILENCE_BELOW_LOUD_DB
+    silent = long_runs(level < np.percentile(level, 95) - SILENCE_BELOW_LOUD_DB, max(1, round(MIN_SILENCE_S * fps)))
     near_speech = np.convolve((~silent).astype(float), np.ones(2 * SILENCE_MARGIN_FRAMES + 1), mode="same") > 0
     return silent & ~near_speech
 
@@ -133,7 +136,7 @@ class SyncReport:
     confidence       correlation at the best offset minus its median over all offsets
     offset_frames    the best offset; > 0 means the mouth moves after the sound, < 0 before it
     correlation      Pearson r of the mouth with the sound's expected mouth at that offset
-    silence_motion   std of the mouth opening in silent frames / its 5-95 % range in speech (nan: no silence)
+    silence_motion   std of the mouth opening in silences >= 0.3 s / its 5-95 % range in speech (nan: none)
     num_frames       frames compared (video frames that have audio)
     face_frames      frames where the face was found (only those are compared)
     silent_frames    frames counted as silence
@@ -179,14 +182,16 @@ class SyncReport:
         return lines
 
 
-def silence_motion(opening: np.ndarray, found: np.ndarray, silent: np.ndarray) -> tuple[float, int]:
-    """(std of the opening in silent frames / its 5-95 % range in speech, number of silent frames); nan if < 3."""
+def silence_figures(opening: np.ndarray, found: np.ndarray, silent: np.ndarray) -> tuple[float, float, int]:
+    """(motion, opening, frames) of the mouth in `silent` frames: the std of its opening there and its median
+    opening there above its most closed (5th percentile), both over its 5-95 % range in speech; nan if < 3 frames."""
     quiet = silent & found
     talking = ~silent & found
     if quiet.sum() < 3 or talking.sum() < 3:
-        return float("nan"), int(quiet.sum())
-    span = max(float(np.percentile(opening[talking], 95) - np.percentile(opening[found], 5)), 1e-6)
-    return float(np.std(opening[quiet]) / span), int(quiet.sum())
+        return float("nan"), float("nan"), int(quiet.sum())
+    closed = float(np.percentile(opening[found], 5))
+    span = max(float(np.percentile(opening[talking], 95)) - closed, 1e-6)
+    return float(np.std(opening[quiet]) / span), float((np.median(opening[quiet]) - closed) / span), int(quiet.sum())
 
 
 def sync_report(opening: np.ndarray, found: np.ndarray, expected: np.ndarray, silent: np.ndarray, fps: float) -> SyncReport:
@@ -197,7 +202,7 @@ def sync_report(opening: np.ndarray, found: np.ndarray, expected: np.ndarray, si
     offsets = np.arange(-MAX_OFFSET_FRAMES, MAX_OFFSET_FRAMES + 1)
     # The best offset; among near-ties, the one closest to 0.
     best = int(np.argmax(correlations - 1e-9 * np.abs(offsets)))
-    motion, quiet = silence_motion(opening, found, np.asarray(silent[:n], bool))
+    motion, _, quiet = silence_figures(opening, found, np.asarray(silent[:n], bool))
     return SyncReport(
         confidence=float(correlations[best] - np.median(correlations)),
         offset_frames=int(offsets[best]),

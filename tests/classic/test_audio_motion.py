@@ -9,6 +9,7 @@ import pytest
 
 from aniportrait_cli.classic.audio_motion import ArticulationStyle, blink_times, motion_from_audio
 from aniportrait_cli.classic.face_rig import FaceRig
+from aniportrait_cli.classic.speech import long_runs
 from aniportrait_cli.classic import topology as topo
 from aniportrait_cli.motion import Motion
 
@@ -30,21 +31,12 @@ def test_motion_contract(speech, speech_motion, astronaut_face):
     assert np.isfinite(motion.mesh).all() and np.isfinite(motion.pose).all()
 
 
-def _long_runs(mask: np.ndarray, frames: int) -> np.ndarray:
-    """The parts of `mask` in runs of at least `frames` consecutive True values."""
-    out = np.zeros_like(mask)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
-    for start, end in zip(edges[::2], edges[1::2]):
-        out[start:end] = end - start >= frames
-    return out
-
-
 def test_mouth_closed_in_silence_and_open_in_speech(speech_motion, speech_silence, astronaut_face):
     rig = FaceRig(astronaut_face.mesh3d)
     gap = rig.mouth_gap(speech_motion.mesh)  # inner-lip gap in face heights
     # Pauses of 0.3 s or more (not their first and last frame): the mouth rests closed. (Real speakers keep
     # moving through the short gaps inside a phrase, and so does the engine.)
-    silence = _long_runs(speech_silence, 9) & ~_near(~speech_silence, 1)
+    silence = long_runs(speech_silence, 9) & ~_near(~speech_silence, 1)
     talking = ~_near(speech_silence, 1)
     assert silence.sum() > 60 and talking.sum() > 120
     # The photo shows parted lips (gap ~0.058); in silence the rig closes them.
@@ -60,7 +52,7 @@ def test_jaw_rises_at_stop_closures(speech_motion, speech_silence):
     """'Peter picked a peck of pickled peppers': the short silences of its stop consonants, inside the phrase,
     bring the jaw up (real speakers do not shut the lips for every stop, so neither does the engine)."""
     opening = speech_motion.extra["mouth_open"]
-    inner_stops = speech_silence & ~_long_runs(speech_silence, 9)
+    inner_stops = speech_silence & ~long_runs(speech_silence, 9)
     talking = ~speech_silence & ~_near(speech_silence, 1)
     assert inner_stops.sum() >= 5
     assert np.median(opening[inner_stops]) < 0.75 * np.median(opening[talking])

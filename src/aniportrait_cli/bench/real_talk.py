@@ -6,8 +6,9 @@ onto `NAME_ref.png` (`aniportrait audio2vid --engine classic`, as a user would),
 
 * r0, lag, std: the generated mouth against the real speaker's (`check-sync GEN --against NAME.mp4`): correlation
   at lag 0, best lag within +-5 frames, std ratio generated / real;
-* sil.motion, sil.open: the generated mouth in silences longer than 0.3 s: std of its opening there / its
-  5-95 % range in speech, and its median opening there on the same scale (0 = as closed as it ever gets);
+* sil.motion, sil.open: the generated mouth in silences of 0.3 s or more (`sync_check.silent_frames`): std of its
+  opening there / its 5-95 % range in speech, and its median opening there on the same scale (0 = as closed as
+  it ever gets);
 * check-sync verdicts ("sync" or "NOT", with the offset in ms) on the real clip with its own sound, with the
   sound delayed and advanced by 0.5 s, with the next clip's sound; and on the generated video.
 """
@@ -26,9 +27,14 @@ import numpy as np
 
 from aniportrait_cli.bench.fit_mouth import DEFAULT_ALPHA, DEFAULT_CLIPS, clip_names, fit_on, load_clip, negatives
 from aniportrait_cli.classic import mouth_model
-from aniportrait_cli.sync_check import compare_with_real, sync_report_for_audio, video_mouth_track
+from aniportrait_cli.sync_check import (
+    compare_with_real,
+    silence_figures,
+    silent_frames,
+    sync_report_for_audio,
+    video_mouth_track,
+)
 
-MIN_SILENCE_S = 0.3
 
 
 def render(ref: Path, audio: Path, output: Path, model_path: Path | None = None) -> None:
@@ -41,34 +47,6 @@ def render(ref: Path, audio: Path, output: Path, model_path: Path | None = None)
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"rendering {audio.name} failed: {result.stderr.strip()}")
-
-
-def long_silences(samples: np.ndarray, fps: float, num_frames: int) -> np.ndarray:
-    """Per frame: inside a silence of at least MIN_SILENCE_S (the sound >= 30 dB below its loud speech)."""
-    from aniportrait_cli.classic.speech import band_levels_db, frame_windows
-
-    level = band_levels_db(frame_windows(samples, fps, num_frames), [(300.0, 3400.0)])[:, 0]
-    silent = level < np.percentile(level, 95) - 30.0
-    out = np.zeros(num_frames, bool)
-    start = None
-    for index, value in enumerate(np.append(silent, False)):
-        if value and start is None:
-            start = index
-        elif not value and start is not None:
-            if (index - start) / fps >= MIN_SILENCE_S:
-                out[start:index] = True
-            start = None
-    return out
-
-
-def silence_figures(opening: np.ndarray, found: np.ndarray, silence: np.ndarray) -> tuple[float, float]:
-    """(motion, median opening) of the mouth in `silence` frames, as shares of its range in speech."""
-    quiet, talking = silence & found, ~silence & found
-    if quiet.sum() < 3 or talking.sum() < 3:
-        return float("nan"), float("nan")
-    closed = float(np.percentile(opening[found], 5))
-    span = max(float(np.percentile(opening[talking], 95)) - closed, 1e-9)
-    return float(opening[quiet].std() / span), float((np.median(opening[quiet]) - closed) / span)
 
 
 def verdict(opening, found, fps, samples, model=None) -> str:
@@ -109,8 +87,8 @@ def run(folder: Path, keep: Path | None, leave_one_out: bool = False) -> list[di
             samples = sounds[name]
             negative = negatives(samples, sounds[names[(index + 1) % len(names)]])
             gen_opening, gen_found, gen_fps = generated
-            silence = long_silences(samples, gen_fps, len(gen_opening))
-            motion, still_opening = silence_figures(gen_opening, gen_found, silence)
+            silence = silent_frames(samples, gen_fps, len(gen_opening))
+            motion, still_opening, _ = silence_figures(gen_opening, gen_found, silence)
             rows.append({
                 "clip": name, "r0": comparison.correlation_lag0, "lag": comparison.best_lag_frames,
                 "std": comparison.std_ratio, "sil_motion": motion, "sil_open": still_opening,

@@ -23,7 +23,7 @@ import numpy as np
 from aniportrait_cli.classic import mouth_model, phones
 from aniportrait_cli.classic.face_rig import FaceRig
 from aniportrait_cli.classic.mouth_model import MouthModel, SpeechSteps
-from aniportrait_cli.classic.speech import SpeechFeatures, speech_features
+from aniportrait_cli.classic.speech import SpeechFeatures, long_runs, speech_features
 from aniportrait_cli.motion import Motion
 
 DEFAULT_FPS = 30.0
@@ -74,16 +74,6 @@ def _gaussian_kernel(sigma_frames: float) -> np.ndarray:
     return np.exp(-0.5 * (x / max(sigma_frames, 1e-6)) ** 2)
 
 
-def _long_runs(mask: np.ndarray, min_length: int) -> np.ndarray:
-    """The parts of `mask` that belong to runs of at least `min_length` consecutive True values."""
-    out = np.zeros_like(mask, dtype=bool)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    for start, end in zip(edges[::2], edges[1::2]):
-        if end - start >= min_length:
-            out[start:end] = True
-    return out
-
-
 def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: ArticulationStyle = ArticulationStyle(),
                 model: MouthModel | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(mouth_gap in face heights, lip_round -1..1) per frame.
@@ -100,7 +90,7 @@ def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: Articulatio
 
     # Held notes (singing, drawn-out vowels: loud sound for 0.3 s or more) keep the mouth open; the model,
     # learned on speech, would let it drift shut.
-    held = _long_runs(features.speech & (features.level > -6.0), max(1, int(round(0.3 * fps))))
+    held = long_runs(features.speech & (features.level > -6.0), max(1, int(round(0.3 * fps))))
     opening = np.where(held, np.maximum(opening, style.mean_mouth_gap), opening)
 
     tracks = mouth_model.block_average(steps.phone_tracks, 3)
@@ -113,8 +103,8 @@ def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: Articulatio
     # lips. The signal level decides (the phone recogniser hears phones in breaths and room noise, and silence
     # in long sung vowels); blips of sound shorter than 0.07 s do not interrupt a pause.
     opening = np.where(features.speech, opening, 0.4 * opening)
-    pause = ~_long_runs(features.speech, max(1, int(round(0.07 * fps))))
-    rest = _long_runs(pause, max(1, int(round(style.rest_after_s * fps))))
+    pause = ~long_runs(features.speech, max(1, int(round(0.07 * fps))))
+    rest = long_runs(pause, max(1, int(round(style.rest_after_s * fps))))
     # Before the first sound and after the last one the mouth rests too, however short that pause is.
     sound = np.flatnonzero(~pause)
     if sound.size:
