@@ -10,7 +10,7 @@ import pytest
 import soundfile
 from PIL import Image
 
-from tests.cli.run import aniportrait, assert_clean_error
+from tests.cli.run import aniportrait, assert_clean_error, json_lines
 
 SPEECH = ("Good morning everyone. Today we talk about portraits that speak. "
           "First the face is found in the photo. Then the voice moves the lips and the jaw. Thank you.")
@@ -43,7 +43,9 @@ def test_audio2vid_report_says_lip_synced(speech_and_face, tmp_path):
     assert "lip-synced" in result.stderr
     video = tmp_path / "astronaut__speech.mp4"
     again = aniportrait("check-sync", video, "--json")
-    assert again.returncode == 0 and json.loads(again.stdout)["passed"] is True
+    assert again.returncode == 0
+    [line] = json_lines(again)  # validated against result.schema.json
+    assert line["kind"] == "sync" and line["passed"] is True and line["exit_code"] == 0
 
     # The report is the result: on stdout. Sound half a second late: not lip-synced, exit code 3.
     samples, rate = soundfile.read(str(folder / "speech.wav"), dtype="float32")
@@ -52,11 +54,13 @@ def test_audio2vid_report_says_lip_synced(speech_and_face, tmp_path):
     shifted = aniportrait("check-sync", video, "--audio", late)
     assert shifted.returncode == 3, shifted.stderr
     assert "NOT lip-synced" in shifted.stdout and "offset" in shifted.stdout
+    [line] = json_lines(aniportrait("check-sync", video, "--audio", late, "--json"))
+    assert line["passed"] is False and line["exit_code"] == 3 and line["offset_ms"] < -300
 
     # --against: the video compared with itself moves exactly like itself.
     itself = aniportrait("check-sync", video, "--against", video, "--json")
     assert itself.returncode == 0, itself.stderr
-    fields = json.loads(itself.stdout)
+    [fields] = json_lines(itself)
     assert fields["correlation_lag0"] > 0.99 and fields["best_lag_frames"] == 0
     assert abs(fields["std_ratio"] - 1.0) < 1e-6
 

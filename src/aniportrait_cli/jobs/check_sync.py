@@ -29,22 +29,18 @@ def report_fields(report) -> dict:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in fields.items()}
 
 
-def _print_result(lines: list[str], reporter) -> None:
-    """The report on stdout, unless --json puts its line there instead."""
-    if not reporter.json_mode:
-        for line in lines:
-            typer.echo(line)
-
-
 def run(video: Path, audio: Path | None, against: Path | None, reporter) -> None:
     if against is not None:
         return run_against(video, against, audio, reporter)
     report = measure(video, audio, reporter)
-    _print_result(report.describe(), reporter)
-    reporter.emit_json({"status": "ok", "video": str(video), **report_fields(report)})
-    if not report.passed:
+    for line in report.describe():
+        reporter.result(line)
+    code = 0 if report.passed else NOT_LIP_SYNCED_EXIT
+    reporter.emit_json({"status": "ok", "source": str(video), "audio": str(audio) if audio else None,
+                        **report_fields(report), "error": None, "exit_code": code}, kind="sync")
+    if code:
         # A measurement, not an error: its own exit code lets scripts gate on it.
-        raise typer.Exit(NOT_LIP_SYNCED_EXIT)
+        raise typer.Exit(code)
 
 
 def run_against(video: Path, real: Path, audio: Path | None, reporter) -> None:
@@ -57,5 +53,7 @@ def run_against(video: Path, real: Path, audio: Path | None, reporter) -> None:
         generated = video_mouth_track(video, bar.callback(f"Measuring the mouth in {video.name}"))
         reference = video_mouth_track(real, bar.callback(f"Measuring the mouth in {real.name}"))
     comparison = compare_with_real(*generated, *reference)
-    _print_result(comparison.describe(), reporter)
-    reporter.emit_json({"status": "ok", "video": str(video), "against": str(real), **report_fields(comparison)})
+    for line in comparison.describe():
+        reporter.result(line)
+    reporter.emit_json({"status": "ok", "source": str(video), "against": str(real), **report_fields(comparison),
+                        "error": None, "exit_code": 0}, kind="sync")
