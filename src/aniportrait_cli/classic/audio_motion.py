@@ -38,6 +38,7 @@ class ArticulationStyle:
     mouth_gap_std: float = 0.026  # and how much it varies (real speakers: 0.018-0.037)
     max_mouth_gap: float = 0.11  # the widest opening
     rest_after_s: float = 0.3  # pauses at least this long close the mouth
+    rest_below_db: float = -30.0  # sound this far below the clip's loud speech counts as pause (breaths, room)
     anticipation_s: float = 0.04  # lip shapes lead their sound by this much
     lip_shape: float = 0.8  # strength of rounding / spreading
     blink_interval_s: tuple[float, float] = (2.0, 6.0)
@@ -103,7 +104,8 @@ def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: Articulatio
     # lips. The signal level decides (the phone recogniser hears phones in breaths and room noise, and silence
     # in long sung vowels); blips of sound shorter than 0.07 s do not interrupt a pause.
     opening = np.where(features.speech, opening, 0.4 * opening)
-    pause = ~long_runs(features.speech, max(1, int(round(0.07 * fps))))
+    voiced_enough = features.speech & (features.level > style.rest_below_db)  # breaths stay below this
+    pause = ~long_runs(voiced_enough, max(1, int(round(0.07 * fps))))
     rest = long_runs(pause, max(1, int(round(style.rest_after_s * fps))))
     # Before the first sound and after the last one the mouth rests too, however short that pause is.
     sound = np.flatnonzero(~pause)
