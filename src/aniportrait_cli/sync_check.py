@@ -101,10 +101,10 @@ def video_mouth_track(path: Path, progress: ProgressCallback | None = None) -> t
 def expected_mouth(samples_16k: np.ndarray, fps: float, num_frames: int, model=None) -> np.ndarray:
     """The mouth opening (z-score) the sound calls for at each video frame, from the classic mouth model
     (`model`: another `mouth_model.MouthModel`, for calibration)."""
-    from aniportrait_cli.classic.mouth_model import default_model, design_matrix, speech_steps
+    from aniportrait_cli.classic.mouth_model import default_model, speech_steps
 
     steps = speech_steps(samples_16k)
-    return (model or default_model()).predict(design_matrix(steps.features, (np.arange(num_frames) + 0.5) / fps))
+    return (model or default_model()).predict_at(steps.features, (np.arange(num_frames) + 0.5) / fps)
 
 
 def silent_frames(samples_16k: np.ndarray, fps: float, num_frames: int) -> np.ndarray:

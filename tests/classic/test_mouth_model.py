@@ -61,11 +61,16 @@ def test_fit_recovers_a_linear_relation_and_round_trips(tmp_path):
     np.testing.assert_allclose(mouth_model.MouthModel.load(tmp_path / "m.npz").predict(designs[1]), model.predict(designs[1]))
 
 
-def test_shipped_model_opens_the_mouth_for_speech(speech):
+def test_shipped_model_moves_with_speech(speech, monkeypatch):
     steps = mouth_model.speech_steps(speech)
     frames = np.arange(int(len(speech) / 16000 * 30))
-    z = mouth_model.default_model().predict(mouth_model.design_matrix(steps.features, (frames + 0.5) / 30))
+    model = mouth_model.default_model()
+    z = model.predict_at(steps.features, (frames + 0.5) / 30)
     assert z.shape == frames.shape and np.isfinite(z).all()
+    # Block by block (as for long audio) gives the same as one design matrix.
+    monkeypatch.setattr(mouth_model, "PREDICT_CHUNK_FRAMES", 50)
+    z = model.predict_at(steps.features, (frames + 0.5) / 30)
+    np.testing.assert_allclose(z, model.predict(mouth_model.design_matrix(steps.features, (frames + 0.5) / 30)), rtol=1e-5, atol=1e-5)
     # It moves with the syllables of the first sentence and stays put in the silence before it (digital
     # silence is floored like a quiet room, so it cannot throw the model off).
     assert np.std(z[30:60]) > 0.3

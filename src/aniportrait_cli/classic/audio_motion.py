@@ -85,8 +85,7 @@ def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: Articulatio
     """
     n, fps = features.num_frames, features.fps
     times = (np.arange(n) + 0.5) / fps
-    design = mouth_model.design_matrix(steps.features, times)
-    z = (model or mouth_model.default_model()).predict(design)
+    z = (model or mouth_model.default_model()).predict_at(steps.features, times)
     opening = np.clip(style.mean_mouth_gap + style.mouth_gap_std * z, 0.0, style.max_mouth_gap)
 
     # Held notes (singing, drawn-out vowels: loud sound for 0.3 s or more) keep the mouth open; the model,

@@ -115,6 +115,9 @@ def design_matrix(features: np.ndarray, frame_times_s: np.ndarray) -> np.ndarray
     return np.concatenate(columns, axis=1)
 
 
+PREDICT_CHUNK_FRAMES = 4096  # frames per design-matrix block, so long audio never builds one huge matrix
+
+
 @dataclass(frozen=True)
 class MouthModel:
     """z = ((x - mean) / scale) @ weights * gain, for design-matrix rows x."""
@@ -126,6 +129,13 @@ class MouthModel:
 
     def predict(self, design: np.ndarray) -> np.ndarray:
         return ((design - self.mean) / self.scale) @ self.weights * self.gain
+
+    def predict_at(self, features: np.ndarray, frame_times_s: np.ndarray) -> np.ndarray:
+        """The prediction at each frame time for per-step `features`, block by block."""
+        times = np.asarray(frame_times_s, dtype=np.float64)
+        blocks = [self.predict(design_matrix(features, times[i: i + PREDICT_CHUNK_FRAMES]))
+                  for i in range(0, len(times), PREDICT_CHUNK_FRAMES)]
+        return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
 
     def save(self, path: Path) -> None:
         np.savez(path, mean=self.mean, scale=self.scale, weights=self.weights, gain=np.array(self.gain),
