@@ -264,7 +264,7 @@ class RealComparison:
         return [
             f"correlation at lag 0      {self.correlation_lag0:+.2f}",
             f"best lag                  {self.best_lag_frames:+d} frames (r {self.best_correlation:+.2f}; > 0: generated mouth late)",
-            f"std ratio (generated/real) {self.std_ratio:.2f}",
+            f"std ratio (gen. / real)   {self.std_ratio:.2f}",
             f"frames compared           {self.frames}",
         ]
 
