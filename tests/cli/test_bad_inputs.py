@@ -422,6 +422,19 @@ def test_huge_portrait_is_capped_by_max_output_size(inputs, tmp_path):
     assert max(info.width, info.height) <= 451 and info.height == 450  # (odd widths are padded by one pixel)
 
 
+def test_long_audio_speech_features_are_measured_in_blocks(monkeypatch):
+    """Frame-local analysis block by block (flat memory) gives exactly the features of one whole-clip pass."""
+    from aniportrait_cli.classic import speech
+
+    samples = voice(12.0)
+    whole = speech.speech_features(samples, 30.0)
+    monkeypatch.setattr(speech, "BLOCK_FRAMES", 50)  # 360 frames in 8 blocks, the last one partial
+    blocks = speech.speech_features(samples, 30.0)
+    for name in ("level", "speech", "openness", "brightness", "hiss", "onset", "pitch"):
+        np.testing.assert_array_equal(getattr(blocks, name), getattr(whole, name), err_msg=name)
+    assert blocks.silence_db == whole.silence_db
+
+
 def test_long_audio_meshes_are_made_in_chunks(inputs):
     from aniportrait_cli.classic.audio_motion import articulation_from_audio, motion_from_audio
     from aniportrait_cli.classic.face_rig import FaceRig

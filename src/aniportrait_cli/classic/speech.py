@@ -27,6 +27,10 @@ WINDOW_S = 0.040
 FFT_SIZE = 1024
 PITCH_RANGE_HZ = (70.0, 800.0)
 
+# Speech band, first-formant low/high, second-formant region, fricative noise.
+FEATURE_BANDS_HZ = [(250, 4000), (250, 550), (550, 1100), (1100, 3000), (4000, 8000)]
+BLOCK_FRAMES = 2048  # video frames analysed at a time
+
 # Silence: this far below the clip's loud speech, or close to its noise floor (whichever is higher).
 SILENCE_BELOW_LOUD_DB = 35.0
 
@@ -53,11 +57,13 @@ def num_video_frames(num_samples: int, fps: float, sample_rate: int = SAMPLE_RAT
     return max(1, int(np.ceil(num_samples / sample_rate * fps - 1e-9)))
 
 
-def frame_windows(samples: np.ndarray, fps: float, num_frames: int, window_s: float = WINDOW_S) -> np.ndarray:
-    """(num_frames, L) Hann-windowed slices centred on each video frame's display interval (zero padded)."""
+def frame_windows(samples: np.ndarray, fps: float, num_frames: int, window_s: float = WINDOW_S,
+                  first_frame: int = 0) -> np.ndarray:
+    """(num_frames - first_frame, L) Hann-windowed slices centred on the display intervals of video frames
+    first_frame..num_frames-1 (zero padded)."""
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)
     length = int(round(window_s * SAMPLE_RATE))
-    centers = np.round((np.arange(num_frames) + 0.5) / fps * SAMPLE_RATE).astype(np.int64)
+    centers = np.round((np.arange(first_frame, num_frames) + 0.5) / fps * SAMPLE_RATE).astype(np.int64)
     starts = centers - length // 2
     padded = np.concatenate([np.zeros(length, np.float32), samples, np.zeros(length, np.float32)])
     index = starts[:, None] + length + np.arange(length)[None, :]
@@ -102,8 +108,8 @@ def _zscore(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(mask, (values - mean) / max(std, 1e-6), 0.0)
 
 
-def _pitch_semitones(windows: np.ndarray, voiced_candidates: np.ndarray) -> np.ndarray:
-    """Autocorrelation pitch per frame, in semitones re. the median voiced pitch (0 where unvoiced)."""
+def _pitch_lags(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame: the autocorrelation peak's lag (samples) in the pitch range and its strength (0..1)."""
     n = windows.shape[1]
     spectrum = np.fft.rfft(windows, n=2 * FFT_SIZE, axis=1)
     autocorr = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, :n]
@@ -114,6 +120,11 @@ def _pitch_semitones(windows: np.ndarray, voiced_candidates: np.ndarray) -> np.n
     hi = min(int(SAMPLE_RATE / PITCH_RANGE_HZ[0]), n - 1)
     lag = lo + np.argmax(autocorr[:, lo:hi], axis=1)
     strength = autocorr[np.arange(len(lag)), lag] / np.maximum(autocorr[:, 0], 1e-12)
+    return lag, strength
+
+
+def _pitch_semitones(lag: np.ndarray, strength: np.ndarray, voiced_candidates: np.ndarray) -> np.ndarray:
+    """Autocorrelation pitch per frame, in semitones re. the median voiced pitch (0 where unvoiced)."""
     voiced = voiced_candidates & (strength > 0.5)
     semitones = np.zeros(len(lag))
     if voiced.any():
@@ -127,10 +138,16 @@ def speech_features(samples: np.ndarray, fps: float = 30.0, num_frames: int | No
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)
     if num_frames is None:
         num_frames = num_video_frames(len(samples), fps)
-    windows = frame_windows(samples, fps, num_frames)
-    speech_band, f1_low, f1_high, f2_band, high = band_levels_db(
-        windows, [(250, 4000), (250, 550), (550, 1100), (1100, 3000), (4000, 8000)]
-    ).T
+    # Frame-local measurements block by block (memory stays flat with the clip's length); the clip-wide
+    # normalisations below then work on these few numbers per frame.
+    levels = np.empty((num_frames, len(FEATURE_BANDS_HZ)))
+    lags, strengths = np.empty(num_frames, dtype=np.int64), np.empty(num_frames)
+    for start in range(0, num_frames, BLOCK_FRAMES):
+        stop = min(num_frames, start + BLOCK_FRAMES)
+        windows = frame_windows(samples, fps, stop, first_frame=start)
+        levels[start:stop] = band_levels_db(windows, FEATURE_BANDS_HZ)
+        lags[start:stop], strengths[start:stop] = _pitch_lags(windows)
+    speech_band, f1_low, f1_high, f2_band, high = levels.T
 
     loud = float(np.percentile(speech_band, 95))
     level = speech_band - loud
@@ -146,7 +163,7 @@ def speech_features(samples: np.ndarray, fps: float = 30.0, num_frames: int | No
     previous = np.concatenate([[level[0]], level[:-1]])
     onset = speech & (level - previous > 9.0) & (previous < threshold + 12.0)
 
-    pitch = _pitch_semitones(windows, speech)
+    pitch = _pitch_semitones(lags, strengths, speech)
     return SpeechFeatures(
         fps=float(fps), level=level, silence_db=threshold, speech=speech, openness=openness, brightness=brightness,
         hiss=hiss, onset=onset, pitch=pitch,
