@@ -215,7 +215,7 @@ def vid2vid(
 
 
 @app.command("edit-pose", epilog=examples(
-    "aniportrait edit-pose --ref face.png --audio speech.wav --pose-scale 0.5 --mirror",
+    "aniportrait edit-pose --ref face.png --audio speech.wav --mirror",
     "aniportrait edit-pose --video talk.mp4 --save-pose pose.npy --preview",
     "aniportrait edit-pose --ref face.png --audio speech.wav --pose-from pose.npy",
 ))
@@ -331,6 +331,8 @@ def _plain_metavars() -> None:
     argument that already has a metavar (VIDEO <path>): show nothing in those places."""
     from typer.core import TyperArgument, TyperOption
 
+    if not hasattr(TyperOption, "display_type_rich"):  # older typer: flags show no type anyway
+        return
     option_type = TyperOption.display_type_rich
     argument_type = TyperArgument.display_type_rich
     TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else option_type(self, ctx)

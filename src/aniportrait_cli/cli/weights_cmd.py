@@ -59,7 +59,8 @@ def _human(size: int) -> str:
     return str(size)
 
 
-@weights_app.command("list")
+@weights_app.command("list", epilog=examples("aniportrait weights list | grep missing",
+                                                   "aniportrait weights list --engine neural --json"))
 @handle_errors
 def list_weights(
     engine: EngineFilter = EngineName.all,
@@ -113,7 +114,9 @@ def list_weights(
             reporter.info(f"{name}: ready" + (" (the neural engine also wants a GPU)" if name == "neural" else ""))
 
 
-@weights_app.command("download")
+@weights_app.command("download", epilog=examples(
+    "aniportrait weights download --engine neural",
+    "aniportrait weights download --include-optional --weights-dir models/"))
 @handle_errors
 def download(
     engine: EngineFilter = EngineName.neural,
@@ -140,7 +143,7 @@ def download(
         task = {}
 
         def on_start(total_bytes: int) -> None:
-            task["id"] = bar.add(f"Downloading {len(todo)} files", total_bytes)
+            task["id"] = bar.add(f"Downloading {len(todo)} files", total_bytes, unit="bytes")
 
         def on_bytes(done: int) -> None:
             bar.update(task.get("id"), completed=done)
@@ -153,7 +156,8 @@ def download(
                         "exit_code": 0}, kind="download")
 
 
-@weights_app.command("verify")
+@weights_app.command("verify", epilog=examples("aniportrait weights verify --engine neural",
+                                                     "aniportrait weights verify --weights-dir models/"))
 @handle_errors
 def verify(
     engine: EngineFilter = EngineName.all,
@@ -171,7 +175,7 @@ def verify(
     entries = _entries(engine)
     total = sum(p.stat().st_size for e in entries if (p := locate(e, folder)) is not None)
     with reporter.progress() as bar:
-        task = bar.add("Hashing", total)
+        task = bar.add("Hashing", total, unit="bytes")
         results = manager.verify(entries, folder, progress=lambda n: bar.advance(task, n))
     for r in results:
         corrupt = r.verdict == "corrupt"
@@ -188,7 +192,7 @@ def verify(
         raise typer.Exit(1)
 
 
-@weights_app.command("path")
+@weights_app.command("path", epilog=examples("aniportrait weights path", "aniportrait weights path denoising_unet"))
 @handle_errors
 def path(
     file_id: Annotated[str | None, typer.Argument(help="A file id from `weights list` (default: the folder).", show_default=False)] = None,

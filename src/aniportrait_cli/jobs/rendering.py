@@ -24,8 +24,9 @@ def motion_from_video(reference: Reference, reader, reporter) -> Motion:
     from aniportrait_cli.landmarks.motion_tools import motion_from_face_track
 
     with reporter.progress() as bar:
-        track = track_video(reader.frames(), reader.fps, reader.path, num_frames=reader.info.approx_num_frames,
-                            on_warning=reporter.note_once, progress=bar.callback("Tracking the driving face"))
+        total = reader.info.approx_num_frames  # from the video stream: exact for constant-rate videos
+        track = track_video(reader.frames(), reader.fps, reader.path, num_frames=total,
+                            on_warning=reporter.note_once, progress=bar.callback("Tracking the driving face", total))
     return motion_from_face_track(reference.face, track)
 
 
