@@ -37,9 +37,9 @@ def threads_for_idle_cores(device: torch.device):
     busy. On an idle machine this keeps all cores. Idle cores are sampled from /proc/stat over 0.1 s (so this
     process's own earlier work, e.g. a batch's previous item, does not count); elsewhere from the load average."""
     cores = torch.get_num_threads()
-    idle = idle_cores()
+    idle = idle_cores() if device.type == "cpu" else None
     threads = cores if idle is None else max(1, min(cores, int(idle + 0.5)))
-    if device.type != "cpu" or threads == cores:
+    if threads == cores:
         yield
         return
     torch.set_num_threads(threads)
