@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -49,7 +50,7 @@ PasteBackOpt = Annotated[bool | None, typer.Option("--paste-back/--no-paste-back
 GridOpt = Annotated[bool, typer.Option("--grid", help="Write the original's 3-panel debug grid (reference | pose | result) instead of the clean video.", rich_help_panel=OUTPUT)]
 FastOpt = Annotated[bool, typer.Option("--fast", help="Neural: diffuse every k-th frame and interpolate the rest with FILM (needs film_net_fp16.pt).", rich_help_panel=NEURAL)]
 FastStrideOpt = Annotated[int, typer.Option("--fast-stride", min=2, max=8, help="k for --fast.", rich_help_panel=NEURAL)]
-CompatOpt = Annotated[bool, typer.Option("--compat", help="Reproduce the original AniPortrait numerics exactly, quirks included (5 s pose chunks).", rich_help_panel=NEURAL)]
+CompatOpt = Annotated[bool, typer.Option("--compat", help="Neural head pose from audio as the original computes it: 5 s pieces decoded separately, with a jump at each boundary (default: one continuous track; identical for clips up to 10 s). Changes nothing else: over 30 s the audio encoder still runs on overlapping windows.", rich_help_panel=NEURAL)]
 LowVramOpt = Annotated[bool, typer.Option("--low-vram", help="Neural: offload idle modules to the CPU (fits 4 GB cards, slower).", rich_help_panel=NEURAL)]
 ReportOpt = Annotated[bool, typer.Option("--report", help="After rendering, measure lip sync on the output (see check-sync).", rich_help_panel=OUTPUT)]
 SaveMotionOpt = Annotated[Path | None, typer.Option("--save-motion", help="Also save the per-frame mesh + head pose as .npz.", rich_help_panel=MOTION, show_default=False)]
@@ -59,6 +60,11 @@ ManifestOpt = Annotated[Path | None, typer.Option("--manifest", help="CSV or JSO
 SkipExistingOpt = Annotated[bool, typer.Option("--skip-existing", help="Skip items whose output is already a finished video (resume an interrupted batch).", rich_help_panel=BATCH)]
 FailFastOpt = Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failed item (default: report it and go on).", rich_help_panel=BATCH)]
 ShardOpt = Annotated[str | None, typer.Option("--shard", help="K/N: only this deterministic slice of the job list (split a folder over N machines).", rich_help_panel=BATCH, show_default=False)]
+class PoseMode(str, Enum):
+    driver = "driver"
+    relative = "relative"
+
+
 PoseStyleOpt = Annotated[int | None, typer.Option("--pose-style", min=0, max=99, help="Neural head-motion style id 0-99 (default: seed mod 100).", rich_help_panel=MOTION, show_default=False)]
 
 
@@ -146,6 +152,7 @@ def audio2vid(
 def vid2vid(
     ref: Annotated[list[Path] | None, typer.Option("--ref", help="Reference portrait image. Repeatable, folder or glob.", show_default=False)] = None,
     video: Annotated[list[Path] | None, typer.Option("--video", help="Driving video whose face motion is re-enacted (its audio is kept). Repeatable, folder or glob.", show_default=False)] = None,
+    pose_mode: Annotated[PoseMode, typer.Option("--pose-mode", help="driver: the head turns the way the driving head points (the original's). relative: the portrait keeps its own angle and only the driving head's motion is added.", rich_help_panel=MOTION)] = PoseMode.driver,
     save_motion: SaveMotionOpt = None,
     output: OutputOpt = None,
     cross: CrossOpt = False,
@@ -181,7 +188,7 @@ def vid2vid(
     options = _options(engine=engine, device=device, dtype=dtype, weights_dir=weights_dir, seed=seed,
                        fps=fps or 0.0, size=size, steps=steps, cfg=cfg, overwrite=overwrite, paste_back=paste_back,
                        grid=grid, fast=fast, fast_stride=fast_stride, low_vram=low_vram, report=report,
-                       save_motion=save_motion)
+                       save_motion=save_motion, pose_mode=pose_mode.value)
     jobs, batch = build_jobs(ref or [], video or [], output, cross, manifest, shard, kind="video")
     _no_batch_only_options(batch, save_motion=save_motion)
     code = run_batch(jobs, options, reporter, skip_existing, fail_fast, batch=batch, run_one=lambda item, opts, rep: job.run(

@@ -17,8 +17,9 @@ class Reference:
     """The reference portrait as the renderers see it.
 
     prepared   the original image, its face and the square crop around it (for paste-back)
-    square     the square crop resized to size x size: the frame geometry of every generated frame
-    face       the face measured on `square` (landmarks, facial transformation matrix, canonical mesh)
+    square     the square crop resized to size x size (area/cubic): the picture the classic engine warps
+    face       the face measured as the original measures it: on a cv2 bilinear size x size copy of the square
+               at full resolution (landmarks, facial transformation matrix, canonical mesh)
     """
 
     path: Path
@@ -29,6 +30,12 @@ class Reference:
     @property
     def cropped(self) -> bool:
         return self.prepared.cropped
+
+    @property
+    def pipeline_image(self) -> np.ndarray:
+        """What the diffusion pipeline gets, as in the original: the square at its own resolution (the whole
+        photo when it is square, else the crop cut from the full-resolution photo); it resizes it itself."""
+        return self.prepared.image
 
 
 def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = None) -> Reference:
@@ -45,7 +52,7 @@ def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = N
         prepared = prepare_reference(image, path, crop="auto", on_warning=reporter.note_once, extractor=extractor)
         interpolation = cv2.INTER_AREA if prepared.image.shape[0] > size else cv2.INTER_CUBIC
         square = cv2.resize(prepared.image, (size, size), interpolation=interpolation)
-        face = reference_face_at(square, size, size, path, on_warning=reporter.note_once, extractor=extractor)
+        face = reference_face_at(prepared.image, size, size, path, on_warning=reporter.note_once, extractor=extractor)
     return Reference(Path(path), prepared, square, face)
 
 

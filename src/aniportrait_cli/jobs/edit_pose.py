@@ -50,9 +50,9 @@ def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path |
     if video is not None and pose_from is None:
         # A video's head track is used like a template extracted from it (generate_ref_pose): smoothed.
         from aniportrait_cli.landmarks.motion_tools import with_pose
-        from aniportrait_cli.landmarks.pose_track import moving_average
+        from aniportrait_cli.landmarks.pose_track import TEMPLATE_SMOOTH_WINDOW, moving_average
 
-        motion_obj = with_pose(motion_obj, moving_average(motion_obj.pose).astype(np.float64))
+        motion_obj = with_pose(motion_obj, moving_average(motion_obj.pose, TEMPLATE_SMOOTH_WINDOW, np.float64))
     motion_obj = _edited(motion_obj, pose_from, edits, reporter)
     if save_pose is not None:
         _save_pose(save_pose, motion_obj.pose, motion_obj.fps)
@@ -95,7 +95,9 @@ def _reference_and_motion(ref, audio, video, motion, options: RenderOptions, rep
         reference = load_reference(ref, options.size, reporter)
     from aniportrait_cli.jobs.rendering import motion_from_video
 
-    return reference, motion_from_video(reference, reader, reporter), (video if reader.info.has_audio else None)
+    # The video's head track serves like a template extracted from it: relative to its first frame.
+    motion_obj, _ = motion_from_video(reference, reader, reporter, pose_mode="relative")
+    return reference, motion_obj, (video if reader.info.has_audio else None)
 
 
 def _edited(motion: Motion, pose_from: str | None, edits, reporter) -> Motion:

@@ -38,15 +38,28 @@ def cached(options: RenderOptions, key: tuple, build):
     return options.extra[key]
 
 
-def motion_from_video(reference: Reference, reader, reporter) -> Motion:
-    """vid2vid motion: the driving face's expression and head motion transferred onto the reference face."""
+def motion_from_video(reference: Reference, reader, reporter, *, step: int = 1,
+                      pose_mode: str = "driver") -> tuple[Motion, int]:
+    """vid2vid motion: the driving face's expression and head pose transferred onto the reference face, from
+    every `step`-th frame (the motion's rate is the video's / step). Returns it and the video's frame count."""
+    from itertools import islice
+
     from aniportrait_cli.landmarks.extractor import track_video
     from aniportrait_cli.landmarks.motion_tools import motion_from_face_track
 
+    decoded = 0
+
+    def counted():
+        nonlocal decoded
+        for frame in reader.frames():
+            decoded += 1
+            yield frame
+
     with reporter.progress() as bar:
-        track = track_video(reader.frames(), reader.fps, reader.path, num_frames=reader.info.approx_num_frames,
-                            on_warning=reporter.note_once, progress=bar.callback("Tracking the driving face"))
-    return motion_from_face_track(reference.face, track)
+        track = track_video(islice(counted(), 0, None, step), reader.fps / step, reader.path,
+                            num_frames=-(-reader.info.approx_num_frames // step), on_warning=reporter.note_once,
+                            progress=bar.callback("Tracking the driving face"))
+    return motion_from_face_track(reference.face, track, pose_mode), decoded
 
 
 def motion_from_audio(reference: Reference, audio, options: RenderOptions, reporter) -> Motion:
@@ -153,20 +166,30 @@ def _neural_frames(reference: Reference, motion: Motion, options: RenderOptions,
                                                                     low_vram=options.low_vram, progress=progress))
 
         indices = list(range(motion.num_frames))
-        emit = sink
         if options.fast:
-            # Diffuse every k-th frame, FILM fills the rest at their own times: same frame count, same sync.
+            # The original's --fast: diffuse frames 0, k, 2k, ...; FILM fills the gaps; the last frames repeat
+            # the last generated one, so the video keeps the audio's length.
+            from aniportrait_cli.lmk2video.preprocess import frames_to_uint8
+
             film_path = _film_path(options)
             interpolator = cached(options, ("film", film_path, device), lambda: FrameInterpolator.from_file(film_path, device))
             indices = keyframe_indices(motion.num_frames, options.fast_stride)
-            emit = KeyframeExpander(indices, interpolator, sink)
+            expander = KeyframeExpander(motion.num_frames, options.fast_stride, interpolator,
+                                        lambda frame: sink(frames_to_uint8(frame[None])[0]))
 
-        def on_frames(start: int, frames: np.ndarray) -> None:
-            for frame in frames:
-                emit(frame)
+            def on_frames(start: int, frames) -> None:
+                for frame in frames:
+                    expander(frame)
+        else:
+            def on_frames(start: int, frames) -> None:
+                for frame in frames:
+                    sink(frame)
 
-        pipeline(reference.square, PoseImageSequence(motion, size, indices), size, size, steps=options.steps,
-                 cfg=options.cfg, seed=options.seed, progress=progress, on_frames=on_frames)
+        pipeline(reference.pipeline_image, PoseImageSequence(motion, size, indices), size, size, steps=options.steps,
+                 cfg=options.cfg, seed=options.seed, progress=progress, on_frames=on_frames,
+                 output_type="float" if options.fast else "uint8")
+        if options.fast:
+            expander.finish()
 
 
 def _film_path(options: RenderOptions) -> Path:

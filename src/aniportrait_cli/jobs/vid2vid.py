@@ -7,24 +7,39 @@ from pathlib import Path
 import numpy as np
 
 from aniportrait_cli.jobs.common import finish, fit_motion, load_reference
-from aniportrait_cli.jobs.options import RenderOptions
+from aniportrait_cli.jobs.options import Engine, RenderOptions
 from aniportrait_cli.jobs.outputs import check_output, default_output
 
 
 def run(ref: Path, video: Path, output: Path | None, options: RenderOptions, reporter) -> Path:
     from aniportrait_cli.jobs.rendering import motion_from_video, pick_engine, render_motion
+    from aniportrait_cli.landmarks.driving_frames import driving_frame_step
     from aniportrait_cli.media import VideoReader
 
     output = check_output(output or default_output(ref, video), options.overwrite)
     reader = VideoReader(video)
     reference = load_reference(ref, options.size, reporter)
-    pick_engine(options, reporter)
-    motion = motion_from_video(reference, reader, reporter)
-    fps = options.fps or reader.fps
-    num_frames = max(1, int(np.ceil(motion.duration_s * fps - 1e-9)))
+    choice = pick_engine(options, reporter)
+    step = driving_frame_step(reader.fps)
+    source_fps = reader.fps / step
+    if step > 1 and not options.fps:
+        reporter.note_once(f"{video}: {reader.fps:g} fps driving video, using every {_ordinal(step)} frame "
+                           f"({source_fps:g} fps, the rate the motion model was trained at); --fps sets another")
+    # --fast (neural): only the keyframes are measured and smoothed, as in the original.
+    stride = options.fast_stride if options.fast and choice.engine is Engine.neural else 1
+    motion, decoded = motion_from_video(reference, reader, reporter, step=step * stride, pose_mode=options.pose_mode)
+    num_selected = -(-decoded // step)
+    if stride > 1:
+        motion = motion.resampled(source_fps, num_selected)  # keyframe m lands on frame m * stride
+    fps = options.fps or source_fps
+    num_frames = num_selected if fps == source_fps else max(1, int(np.ceil(num_selected / source_fps * fps - 1e-9)))
     motion = fit_motion(motion, fps, num_frames)
     if options.save_motion is not None:
         motion.save(options.save_motion)
     engine = render_motion(reference, motion, output, video if reader.info.has_audio else None, options, reporter)
     finish(reporter, output, motion.num_frames, motion.fps, engine, options)
     return output
+
+
+def _ordinal(n: int) -> str:
+    return {2: "2nd", 3: "3rd"}.get(n, f"{n}th")
