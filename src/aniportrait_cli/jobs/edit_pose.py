@@ -45,14 +45,19 @@ def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path |
     name_parts = (ref, source) if ref is not None else (source,)
     output = check_output(output or default_output(*name_parts, suffix=suffix), options.overwrite)
     reference, motion_obj, audio_path = _reference_and_motion(ref, audio, video, motion, options, reporter)
+    template = None
+    if video is not None and pose_from is None:
+        # A video's head track is used like a template extracted from it (generate_ref_pose), then as any template.
+        from aniportrait_cli.landmarks.edit_pose import template_from_relative_poses
+
+        template = template_from_relative_poses(motion_obj.pose, motion_obj.fps)
     num_frames = max(1, int(np.ceil(motion_obj.duration_s * options.fps - 1e-9)))
     motion_obj = fit_motion(motion_obj, options.fps, num_frames)
-    if video is not None and pose_from is None:
-        # A video's head track is used like a template extracted from it (generate_ref_pose): smoothed.
+    if template is not None:
+        from aniportrait_cli.landmarks.edit_pose import template_pose_track
         from aniportrait_cli.landmarks.motion_tools import with_pose
-        from aniportrait_cli.landmarks.pose_track import TEMPLATE_SMOOTH_WINDOW, moving_average
 
-        motion_obj = with_pose(motion_obj, moving_average(motion_obj.pose, TEMPLATE_SMOOTH_WINDOW, np.float64))
+        motion_obj = with_pose(motion_obj, template_pose_track(template, num_frames, options.fps, edits.loop))
     motion_obj = _edited(motion_obj, pose_from, edits, reporter)
     if save_pose is not None:
         _save_pose(save_pose, motion_obj.pose, motion_obj.fps)

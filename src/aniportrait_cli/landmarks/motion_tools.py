@@ -90,7 +90,8 @@ def relative_poses(transforms: np.ndarray, base_index: int = 0) -> np.ndarray:
     pose_t = inverse(T_base) @ T_t as rx, ry, rz (deg), tx, ty, tz, so that `ref_trans_mat @ pose_t`
     moves another face the way this one moved."""
     transforms = np.asarray(transforms, dtype=np.float64)
-    return matrix_to_pose(np.linalg.inv(transforms[base_index])[None] @ transforms)
+    relative = np.linalg.inv(transforms[base_index])[None] @ transforms
+    return np.concatenate([measured_rotation_to_euler(relative[:, :3, :3]), relative[:, :3, 3]], axis=-1)
 
 
 def most_neutral_frame(blendshapes: np.ndarray, names: tuple[str, ...] = ()) -> int:
