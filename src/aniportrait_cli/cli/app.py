@@ -48,7 +48,7 @@ app.add_typer(weights_app, name="weights")
 MOTION = "Motion"
 PasteBackOpt = Annotated[bool | None, typer.Option("--paste-back/--no-paste-back", help="Paste the animated square crop back into the full reference image (default: on for non-square references).", rich_help_panel=OUTPUT, show_default=False)]
 GridOpt = Annotated[bool, typer.Option("--grid", help="Write the original's 3-panel debug grid (reference | pose | result) instead of the clean video.", rich_help_panel=OUTPUT)]
-FastOpt = Annotated[bool, typer.Option("--fast", help="Neural: diffuse every k-th frame and interpolate the rest with FILM (needs film_net_fp16.pt).", rich_help_panel=NEURAL)]
+FastOpt = Annotated[bool, typer.Option("--fast", help="Neural: diffuse frames 0, k, 2k, ... and fill the rest with FILM, as the original (needs film_net_fp16.pt); the last frames repeat so the video keeps the audio's length.", rich_help_panel=NEURAL)]
 FastStrideOpt = Annotated[int, typer.Option("--fast-stride", min=2, max=8, help="k for --fast.", rich_help_panel=NEURAL)]
 CompatOpt = Annotated[bool, typer.Option("--compat", help="Neural head pose from audio as the original computes it: 5 s pieces decoded separately, with a jump at each boundary (default: one continuous track; identical for clips up to 10 s). Changes nothing else: over 30 s the audio encoder still runs on overlapping windows.", rich_help_panel=NEURAL)]
 LowVramOpt = Annotated[bool, typer.Option("--low-vram", help="Neural: offload idle modules to the CPU (fits 4 GB cards, slower).", rich_help_panel=NEURAL)]
