@@ -166,6 +166,7 @@ def _neural_frames(reference: Reference, motion: Motion, options: RenderOptions,
                                                                     low_vram=options.low_vram, progress=progress))
 
         indices = list(range(motion.num_frames))
+        emit = sink
         if options.fast:
             # The original's --fast: diffuse frames 0, k, 2k, ...; FILM fills the gaps; the last frames repeat
             # the last generated one, so the video keeps the audio's length.
@@ -174,22 +175,18 @@ def _neural_frames(reference: Reference, motion: Motion, options: RenderOptions,
             film_path = _film_path(options)
             interpolator = cached(options, ("film", film_path, device), lambda: FrameInterpolator.from_file(film_path, device))
             indices = keyframe_indices(motion.num_frames, options.fast_stride)
-            expander = KeyframeExpander(motion.num_frames, options.fast_stride, interpolator,
-                                        lambda frame: sink(frames_to_uint8(frame[None])[0]))
+            emit = KeyframeExpander(motion.num_frames, options.fast_stride, interpolator,
+                                    lambda frame: sink(frames_to_uint8(frame[None])[0]))
 
-            def on_frames(start: int, frames) -> None:
-                for frame in frames:
-                    expander(frame)
-        else:
-            def on_frames(start: int, frames) -> None:
-                for frame in frames:
-                    sink(frame)
+        def on_frames(start: int, frames) -> None:
+            for frame in frames:
+                emit(frame)
 
         pipeline(reference.pipeline_image, PoseImageSequence(motion, size, indices), size, size, steps=options.steps,
                  cfg=options.cfg, seed=options.seed, progress=progress, on_frames=on_frames,
                  output_type="float" if options.fast else "uint8")
         if options.fast:
-            expander.finish()
+            emit.finish()
 
 
 def _film_path(options: RenderOptions) -> Path:
