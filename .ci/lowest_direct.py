@@ -4,7 +4,7 @@ CI installs with them to prove the declared floors work (what `uv pip install --
 does; plain pip has no such mode). torch is left out: CI keeps the on-disk CPU wheel, since a lowest-version
 torch from the registry is a multi-GB CUDA build.
 
-    python .ci/lowest_direct.py test > lowest.txt && pip install torch==2.13.0 -e ".[test]" -c lowest.txt
+    python .ci/lowest_direct.py neural test > lowest.txt && pip install torch==2.13.0 -e ".[neural,test]" -c lowest.txt
 """
 
 from __future__ import annotations
