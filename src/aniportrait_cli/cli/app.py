@@ -329,6 +329,8 @@ def _plain_metavars() -> None:
     argument that already has a metavar (VIDEO <path>): show nothing in those places."""
     from typer.core import TyperArgument, TyperOption
 
+    if not hasattr(TyperOption, "display_type_rich"):  # typer < 0.29 (still supported): its own labels stay
+        return
     option_type = TyperOption.display_type_rich
     argument_type = TyperArgument.display_type_rich
     TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else option_type(self, ctx)
