@@ -65,7 +65,7 @@ OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an exis
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.", rich_help_panel=OUTPUT)]
 
 # Rendering
-EngineOpt = Annotated[Engine, typer.Option(envvar=ENGINE_ENV, help=f"auto: neural when its libraries, weights and a GPU are present, else classic (says why; --engine classic or {ENGINE_ENV}=classic skips the check).", rich_help_panel=RENDER)]
+EngineOpt = Annotated[Engine, typer.Option(envvar=ENGINE_ENV, help=f"neural: learned motion + diffusion (all weights, a GPU); hybrid: learned motion + photo warp (audio2mesh/audio2pose only, any CPU); classic: speech-signal motion + photo warp (no weights). auto: the best possible here, says why (--engine classic or {ENGINE_ENV}=classic skips the check).", rich_help_panel=RENDER)]
 SeedOpt = Annotated[int, typer.Option(help="Random seed: same inputs + same seed = same video.", rich_help_panel=RENDER)]
 FpsOpt = Annotated[float, typer.Option(min=1, max=120, help="Output frame rate; audio and video stay in sync at any rate.", rich_help_panel=RENDER)]
 VideoFpsOpt = Annotated[float | None, typer.Option("--fps", min=1, max=120, help="Output frame rate (default: the driving video's; from 45 fps up every 2nd, 3rd ... frame, about 30 fps).", rich_help_panel=RENDER, show_default=False)]
@@ -77,7 +77,7 @@ DTypeOpt = Annotated[DType, typer.Option(help="Neural engine precision on GPUs (
 WeightsDirOpt = Annotated[Path | None, typer.Option("--weights-dir", metavar="DIR", envvar=WEIGHTS_DIR_ENV, help="A folder laid out like the original AniPortrait pretrained_model/ (default: the Hugging Face cache).", rich_help_panel=NEURAL, show_default=False)]
 StepsOpt = Annotated[int, typer.Option(min=1, max=200, help="Diffusion steps.", rich_help_panel=NEURAL)]
 CfgOpt = Annotated[float, typer.Option(min=0, help="Classifier-free guidance scale.", rich_help_panel=NEURAL)]
-FastOpt = Annotated[bool, typer.Option("--fast", help="Diffuse frames 0, k, 2k, ... and fill the rest with FILM, as the original (needs film_net_fp16.pt); the last frames repeat so the video keeps the audio's length.", rich_help_panel=NEURAL)]
+FastOpt = Annotated[bool, typer.Option("--fast", help="Faster, slightly less exact. neural: diffuse frames 0, k, 2k, ... and fill the rest with FILM, as the original (needs film_net_fp16.pt); the last frames repeat so the video keeps the audio's length. hybrid: the learned motion in bfloat16 on CPUs that have it (~2x less CPU for the motion; mean error ~1-2% of the motion).", rich_help_panel=NEURAL)]
 FastStrideOpt = Annotated[int, typer.Option("--fast-stride", min=2, max=8, help="k for --fast.", rich_help_panel=NEURAL)]
 CompatOpt = Annotated[bool, typer.Option("--compat", help="Head pose from audio as the original computes it: 5 s pieces decoded separately, with a jump at each boundary (default: one continuous track; identical up to 10 s). Changes nothing else: over 30 s the audio encoder still runs on overlapping windows.", rich_help_panel=NEURAL)]
 LowVramOpt = Annotated[bool, typer.Option("--low-vram", help="Offload idle modules to the CPU (fits 4 GB cards, slower).", rich_help_panel=NEURAL)]

@@ -7,26 +7,30 @@ from pathlib import Path
 import numpy as np
 
 from aniportrait_cli.jobs.common import finish, fit_motion, load_reference
-from aniportrait_cli.jobs.options import Engine, RenderOptions
+from aniportrait_cli.jobs.model_cache import ModelCache
+from aniportrait_cli.jobs.options import RenderOptions
 from aniportrait_cli.jobs.outputs import check_output, resolve_output
 
 
-def run(ref: Path, video: Path, output: Path | None, options: RenderOptions, reporter) -> Path:
-    from aniportrait_cli.jobs.rendering import motion_from_video, pick_engine, render_motion
+def run(ref: Path, video: Path, output: Path | None, options: RenderOptions, reporter,
+        models: ModelCache | None = None) -> Path:
+    """The motion always comes from the driving video; the engine picks the renderer (hybrid = the photo warp)."""
+    from aniportrait_cli.jobs.engines import MotionSource, Renderer, pick_engine
+    from aniportrait_cli.jobs.rendering import motion_from_video, render_motion
     from aniportrait_cli.landmarks.driving_frames import driving_frame_step
     from aniportrait_cli.media import VideoReader
 
     output = check_output(resolve_output(output, ref, video), options.overwrite)
     reader = VideoReader(video)
     reference = load_reference(ref, options.size, reporter)
-    choice = pick_engine(options, reporter)
+    choice = pick_engine(options, reporter, given_motion=MotionSource.video)
     step = driving_frame_step(reader.fps)
     source_fps = reader.fps / step
     if step > 1 and not options.fps:
         reporter.note_once(f"{video}: {reader.fps:g} fps driving video, using every {_ordinal(step)} frame "
                            f"({source_fps:g} fps, the rate the motion model was trained at); --fps sets another")
-    # --fast (neural): only the keyframes are measured and smoothed, as in the original.
-    stride = options.fast_stride if options.fast and choice.engine is Engine.neural else 1
+    # --fast with the diffusion renderer: only the keyframes are measured and smoothed, as in the original.
+    stride = options.fast_stride if options.fast and choice.renderer is Renderer.diffusion else 1
     motion, decoded = motion_from_video(reference, reader, reporter, step=step * stride, pose_mode=options.pose_mode)
     num_selected = -(-decoded // step)
     if stride > 1:
@@ -36,8 +40,9 @@ def run(ref: Path, video: Path, output: Path | None, options: RenderOptions, rep
     motion = fit_motion(motion, fps, num_frames)
     if options.save_motion is not None:
         motion.save(options.save_motion)
-    engine = render_motion(reference, motion, output, video if reader.info.has_audio else None, options, reporter)
-    finish(reporter, output, motion.num_frames, motion.fps, engine, options)
+    render_motion(reference, motion, output, video if reader.info.has_audio else None, choice, options,
+                  models or ModelCache(), reporter)
+    finish(reporter, output, motion.num_frames, motion.fps, choice, options)
     return output
 
 
