@@ -18,8 +18,8 @@ class Reference:
 
     prepared   the original image, its face and the square crop around it (for paste-back)
     square     the square crop resized to size x size (area/cubic): the picture the classic engine warps
-    face       the face measured as the original measures it: on a cv2 bilinear size x size copy of the square
-               at full resolution (landmarks, facial transformation matrix, canonical mesh)
+    face       the face (landmarks, facial transformation matrix, canonical mesh) in the frames' geometry: for the
+               diffusion renderer measured as the original does (see `load_reference`), else on `square`
     """
 
     path: Path
@@ -38,8 +38,13 @@ class Reference:
         return self.prepared.image
 
 
-def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = None) -> Reference:
-    """Find the face in the portrait at `path` (or in `image`, e.g. a video's first frame, named by `path`)."""
+def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = None, *,
+                   original_landmarks: bool = False) -> Reference:
+    """Find the face in the portrait at `path` (or in `image`, e.g. a video's first frame, named by `path`).
+
+    original_landmarks: measure the face as the original does, on a cv2 bilinear size x size copy of the
+    full-resolution square (for the diffusion renderer); otherwise on `square`, the picture the warp renderer
+    moves (a bilinear copy aliases when it shrinks a large photo a lot)."""
     import cv2
 
     from aniportrait_cli.landmarks.extractor import FaceLandmarkExtractor
@@ -52,7 +57,8 @@ def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = N
         prepared = prepare_reference(image, path, crop="auto", on_warning=reporter.note_once, extractor=extractor)
         interpolation = cv2.INTER_AREA if prepared.image.shape[0] > size else cv2.INTER_CUBIC
         square = cv2.resize(prepared.image, (size, size), interpolation=interpolation)
-        face = reference_face_at(prepared.image, size, size, path, on_warning=reporter.note_once, extractor=extractor)
+        measured = prepared.image if original_landmarks else square
+        face = reference_face_at(measured, size, size, path, on_warning=reporter.note_once, extractor=extractor)
     return Reference(Path(path), prepared, square, face)
 
 
