@@ -96,7 +96,7 @@ def test_job_reference_is_prepared_like_the_original(kit, name, tmp_path):
     from aniportrait_cli.jobs.common import load_reference
 
     spec, image = _variant(kit, name)
-    reference = load_reference(kit["dir"] / spec["input_png"], 512, _Reporter(), original_landmarks=True)
+    reference = load_reference(kit["dir"] / spec["input_png"], 512, _Reporter())
     assert not reference.cropped
     np.testing.assert_array_equal(reference.pipeline_image, image)
     assert reference.face.image_size == (512, 512)
@@ -110,7 +110,7 @@ def test_non_square_crop_is_cut_at_full_resolution(kit):
     from aniportrait_cli.jobs.common import load_reference
 
     spec, image = _variant(kit, "rect600x800")
-    reference = load_reference(kit["dir"] / spec["input_png"], 512, _Reporter(), original_landmarks=True)
+    reference = load_reference(kit["dir"] / spec["input_png"], 512, _Reporter())
     box = reference.prepared.crop_box
     assert reference.cropped and reference.pipeline_image.shape == (box.size, box.size, 3)
     np.testing.assert_array_equal(reference.pipeline_image, image[box.y0: box.y1, box.x0: box.x1])

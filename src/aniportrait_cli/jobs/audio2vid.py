@@ -15,7 +15,7 @@ from aniportrait_cli.motion import Motion
 def run(ref: Path, audio: Path | None, motion: Path | None, pose_from: str | None, output: Path | None,
         options: RenderOptions, reporter, models: ModelCache | None = None) -> Path:
     """`models`: loaded models to reuse (a batch passes one cache to all its items)."""
-    from aniportrait_cli.jobs.engines import MotionSource, Renderer, pick_engine
+    from aniportrait_cli.jobs.engines import MotionSource, pick_engine
     from aniportrait_cli.jobs.rendering import motion_from_audio, render_motion
     from aniportrait_cli.media import load_audio
 
@@ -23,9 +23,9 @@ def run(ref: Path, audio: Path | None, motion: Path | None, pose_from: str | Non
         raise InputError("--audio is required: the speech or singing to lip-sync (and to put in the video)")
     output = check_output(resolve_output(output, ref, audio), options.overwrite)
     clip = load_audio(audio)
-    choice = pick_engine(options, reporter, given_motion=MotionSource.file if motion is not None else None)
-    reference = load_reference(ref, options.size, reporter, original_landmarks=choice.renderer is Renderer.diffusion)
+    reference = load_reference(ref, options.size, reporter)
     models = models or ModelCache()
+    choice = pick_engine(options, reporter, given_motion=MotionSource.file if motion is not None else None)
     if motion is not None:
         moving = Motion.load(motion)
     else:

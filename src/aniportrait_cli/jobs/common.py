@@ -18,8 +18,8 @@ class Reference:
 
     prepared   the original image, its face and the square crop around it (for paste-back)
     square     the square crop resized to size x size (area/cubic): the picture the classic engine warps
-    face       the face (landmarks, facial transformation matrix, canonical mesh) in the frames' geometry: for the
-               diffusion renderer measured as the original does (see `load_reference`), else on `square`
+    face       the face (landmarks, facial transformation matrix, canonical mesh) in the frames' geometry, measured
+               as the original does for photos up to twice the size (see `load_reference`)
     """
 
     path: Path
@@ -38,13 +38,12 @@ class Reference:
         return self.prepared.image
 
 
-def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = None, *,
-                   original_landmarks: bool = False) -> Reference:
+def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = None) -> Reference:
     """Find the face in the portrait at `path` (or in `image`, e.g. a video's first frame, named by `path`).
 
-    original_landmarks: measure the face as the original does, on a cv2 bilinear size x size copy of the
-    full-resolution square (for the diffusion renderer); otherwise on `square`, the picture the warp renderer
-    moves (a bilinear copy aliases when it shrinks a large photo a lot)."""
+    The face is measured as the original does, on a cv2 bilinear size x size copy of the full-resolution square,
+    unless that shrinks it more than 2x: a bilinear shrink reads 2 x 2 source pixels and aliases beyond that, so
+    larger photos are measured on `square` (area filter) instead."""
     import cv2
 
     from aniportrait_cli.landmarks.extractor import FaceLandmarkExtractor
@@ -57,7 +56,7 @@ def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = N
         prepared = prepare_reference(image, path, crop="auto", on_warning=reporter.note_once, extractor=extractor)
         interpolation = cv2.INTER_AREA if prepared.image.shape[0] > size else cv2.INTER_CUBIC
         square = cv2.resize(prepared.image, (size, size), interpolation=interpolation)
-        measured = prepared.image if original_landmarks else square
+        measured = prepared.image if prepared.image.shape[0] <= 2 * size else square
         face = reference_face_at(measured, size, size, path, on_warning=reporter.note_once, extractor=extractor)
     return Reference(Path(path), prepared, square, face)
 

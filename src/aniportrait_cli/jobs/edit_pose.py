@@ -86,19 +86,17 @@ def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path |
 def _reference_and_motion(ref, audio, video, motion, choice, options: RenderOptions, models: ModelCache,
                           reporter) -> tuple[Reference, Motion, Path | None]:
     """The reference (the portrait, or the driving video's first frame when no --ref is given) and the source motion."""
-    from aniportrait_cli.jobs.engines import Renderer
     from aniportrait_cli.media import VideoReader, load_audio
 
-    original_landmarks = choice is not None and choice.renderer is Renderer.diffusion
     if motion is not None:
         if ref is None:
             raise InputError("--motion needs --ref: the portrait to animate or preview")
-        reference = load_reference(ref, options.size, reporter, original_landmarks=original_landmarks)
+        reference = load_reference(ref, options.size, reporter)
         return reference, Motion.load(motion), None
     if audio is not None:
         if ref is None:
             raise InputError("--audio needs --ref: the portrait whose face the speech animates")
-        reference = load_reference(ref, options.size, reporter, original_landmarks=original_landmarks)
+        reference = load_reference(ref, options.size, reporter)
         clip = load_audio(audio)
         from aniportrait_cli.jobs.rendering import motion_from_audio
 
@@ -106,10 +104,9 @@ def _reference_and_motion(ref, audio, video, motion, choice, options: RenderOpti
     reader = VideoReader(video)
     if ref is None:
         first = next(reader.frames())
-        reference = load_reference(video, options.size, reporter, image=first.copy(),
-                                   original_landmarks=original_landmarks)
+        reference = load_reference(video, options.size, reporter, image=first.copy())
     else:
-        reference = load_reference(ref, options.size, reporter, original_landmarks=original_landmarks)
+        reference = load_reference(ref, options.size, reporter)
     from aniportrait_cli.jobs.rendering import motion_from_video
 
     # The video's head track serves like a template extracted from it: relative to its first frame.

@@ -22,8 +22,8 @@ def run(ref: Path, video: Path, output: Path | None, options: RenderOptions, rep
 
     output = check_output(resolve_output(output, ref, video), options.overwrite)
     reader = VideoReader(video)
+    reference = load_reference(ref, options.size, reporter)
     choice = pick_engine(options, reporter, given_motion=MotionSource.video)
-    reference = load_reference(ref, options.size, reporter, original_landmarks=choice.renderer is Renderer.diffusion)
     step = driving_frame_step(reader.fps)
     source_fps = reader.fps / step
     if step > 1 and not options.fps:
