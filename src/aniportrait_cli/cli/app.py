@@ -38,6 +38,8 @@ from aniportrait_cli.cli.common import (
     PasteBackOpt,
     PoseFromOpt,
     PoseLoop,
+    PoseMode,
+    PoseModeOpt,
     PoseStyleOpt,
     QuietOpt,
     RefOpt,
@@ -169,6 +171,7 @@ def audio2vid(
 def vid2vid(
     ref: RefOpt = None,
     video: VideoOpt = None,
+    pose_mode: PoseModeOpt = PoseMode.driver,
     save_motion: SaveMotionOpt = None,
     output: OutputOpt = None,
     paste_back: PasteBackOpt = None,
@@ -204,7 +207,7 @@ def vid2vid(
     options = _options(engine=engine, device=device, dtype=dtype, weights_dir=weights_dir, seed=seed,
                        fps=fps or 0.0, size=size, steps=steps, cfg=cfg, overwrite=overwrite, paste_back=paste_back,
                        grid=grid, fast=fast, fast_stride=fast_stride, low_vram=low_vram, report=report,
-                       save_motion=save_motion)
+                       save_motion=save_motion, pose_mode=pose_mode.value)
     jobs, batch = build_jobs(ref or [], video or [], output, cross, manifest, shard, kind="video")
     _no_batch_only_options(batch, save_motion=save_motion)
     models = ModelCache()
