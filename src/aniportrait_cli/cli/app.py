@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -270,6 +271,25 @@ def check_sync(
     from aniportrait_cli.jobs import check_sync as job
 
     job.run(video=video, audio=audio, reporter=reporter)
+
+
+class Share(str, Enum):
+    never = "never"
+
+
+@app.command("ui")
+@handle_errors
+def ui(
+    host: Annotated[str, typer.Option(help="Address to listen on. Anything but localhost makes the page reachable from other machines: give it explicitly, e.g. 0.0.0.0.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 7860,
+    share: Annotated[Share, typer.Option(help="Public share links (a tunnel through a third-party server) are never made: your portraits and voices stay on your machine.")] = Share.never,
+    debug: DebugOpt = False,
+    reporter=None,
+) -> None:
+    """The web page: the same jobs in a browser tab (needs the ui extra: pip install 'aniportrait-cli\\[ui]')."""
+    from aniportrait_cli.ui.server import serve
+
+    serve(host, port, reporter)
 
 
 def main() -> None:
