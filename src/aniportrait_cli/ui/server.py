@@ -23,6 +23,14 @@ def is_local(host: str) -> bool:
         return False
 
 
+def startup_line(host: str, port: int) -> str:
+    """The URL (on stdout, for people and scripts), and whether other machines can reach it."""
+    url = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
+    where = ("this machine only" if is_local(host) else
+             f"--host {host}: reachable from other machines; anyone who can reach it can run jobs here")
+    return f"aniportrait ui: {url} ({where}; Ctrl-C stops it)"
+
+
 def check_port(host: str, port: int) -> None:
     """Fail with one line before Gradio starts (its own failure is a traceback and a retry loop)."""
     try:
@@ -60,10 +68,7 @@ def serve(host: str, port: int, reporter) -> None:
         page.queue(default_concurrency_limit=1)
         page.launch(server_name=host, server_port=port, share=False, prevent_thread_lock=True, quiet=True,
                     show_error=True, ssr_mode=False)
-        url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
-        where = ("this machine only" if is_local(host) else
-                 f"--host {host}: reachable from other machines, anyone who can reach it can run jobs here")
-        print(f"aniportrait ui: {url} ({where}; Ctrl-C stops it)", flush=True)
+        print(startup_line(host, port), flush=True)
         reporter.info(f"files of this server: {workspace.root} (deleted when it stops)")
         while True:
             time.sleep(0.5)
