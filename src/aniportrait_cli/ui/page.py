@@ -152,7 +152,7 @@ def _settings(fps: float = 30.0):
             fps_slider = gr.Slider(0 if not fps else _low(FpsOpt), _high(FpsOpt), value=fps, step=1, label="FPS",
                                    info=_help(FpsOpt) + (" 0: the driving video's rate." if not fps else ""))
         with gr.Row():
-            size = gr.Slider(_low(SizeOpt), 1024, value=defaults.size, step=8, label="Size (px)", info=_help(SizeOpt))
+            size = gr.Slider(_low(SizeOpt), 1024, value=defaults.size, step=8, label="Size (px)")
             steps = gr.Slider(_low(StepsOpt), 100, value=defaults.steps, step=1, label="Steps (neural)")
             cfg = gr.Slider(_low(CfgOpt), 10, value=defaults.cfg, step=0.1, label="Guidance scale (neural)")
         fast = gr.Checkbox(defaults.fast, label="Fast (neural): diffuse every 3rd frame, interpolate the rest (FILM)")
@@ -160,7 +160,7 @@ def _settings(fps: float = 30.0):
 
 
 def _results():
-    video = gr.Video(label="Result", interactive=False, autoplay=False)
+    video = gr.Video(label="Result", interactive=False, height=420)
     files = gr.File(label="Downloads: the video and its motion file", file_count="multiple", interactive=False)
     log = gr.Textbox(label="Messages", lines=4, interactive=False)
     return [video, files, log]

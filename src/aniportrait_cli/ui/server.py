@@ -67,7 +67,7 @@ def serve(host: str, port: int, reporter) -> None:
         page = build_page(Actions(workspace))
         page.queue(default_concurrency_limit=1)
         page.launch(server_name=host, server_port=port, share=False, prevent_thread_lock=True, quiet=True,
-                    show_error=True, ssr_mode=False)
+                    show_error=True, ssr_mode=False, run_history=False)  # its history can upload runs to a hub
         print(startup_line(host, port), flush=True)
         reporter.info(f"files of this server: {workspace.root} (deleted when it stops)")
         while True:
