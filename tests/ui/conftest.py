@@ -74,8 +74,9 @@ def start_server(*args: str) -> Server:
 def server():
     running = start_server("--port", str(free_port()))
     yield running
-    # Ctrl-C, as a user stops it: a clean exit that deletes every file the server made.
-    assert running.stop(signal.SIGINT) == 0, running.stderr_lines
+    # SIGTERM, as a service manager stops it (Ctrl-C ends in the same place): a clean exit that deletes every file
+    # the server made.
+    assert running.stop(signal.SIGTERM) == 0, running.stderr_lines
     assert not running.root.exists()
     assert running.stderr_lines[-1].startswith("stopped;") and not any("Traceback" in s for s in running.stderr_lines)
 

@@ -81,3 +81,21 @@ def test_check_sync_reports_in_the_page(client, inputs):
                                  *CLASSIC_SMALL.values(), api_name="/audio2vid")
     report = client.predict(upload(video), None, api_name="/check_sync")
     assert "mouth/speech correlation" in report and "verdict" in report.splitlines()[-1], report
+
+
+def test_video_to_video_at_the_driving_rate(client, inputs, media_dir, tmp_path):
+    """FPS 0 in the page is the CLI's default: the driving video's own rate; its sound is kept."""
+    import subprocess
+
+    from aniportrait_cli.media.ffmpeg import ffmpeg_exe
+
+    drive = tmp_path / "drive.mp4"  # the first second of the shared clip (25 fps)
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(media_dir / "pose_ref_video.mp4"), "-t", "1",
+                    "-c:v", "libx264", "-c:a", "aac", str(drive)], check=True)
+    settings = {**CLASSIC_SMALL, "fps": 0}
+    video, downloads, log = client.predict(upload(inputs / "face.png"), upload(drive), *settings.values(),
+                                           api_name="/vid2vid")
+    assert log.splitlines()[-1].startswith("wrote "), log
+    reader = VideoReader(video)
+    assert reader.fps == 25 and reader.num_frames == 25 and reader.info.has_audio
+    assert sorted(p.rsplit("/", 1)[-1] for p in downloads) == ["face__drive.mp4", "motion.npz"]

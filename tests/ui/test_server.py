@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import socket
 import time
 
@@ -11,7 +10,6 @@ import pytest
 from aniportrait_cli.ui.server import is_local, startup_line
 from aniportrait_cli.ui.workspace import Workspace
 from tests.cli.run import assert_clean_error
-from tests.ui.conftest import free_port, start_server
 
 
 def run_cli_without_gradio(*args: str):
@@ -53,15 +51,6 @@ def test_startup_line_says_where_and_who_can_reach_it():
     assert wide.startswith("aniportrait ui: http://0.0.0.0:8000/ (--host 0.0.0.0: reachable from other machines")
     assert startup_line("::1", 7860).startswith("aniportrait ui: http://[::1]:7860/ (this machine only")
     assert is_local("localhost") and is_local("127.0.0.2") and not is_local("192.168.1.10")
-
-
-def test_sigterm_stops_the_server_and_deletes_its_files():
-    """(The shared test server is stopped with Ctrl-C, checked the same way, in tests/ui/conftest.py.)"""
-    server = start_server("--host", "localhost", "--port", str(free_port()))
-    assert server.root.is_dir()
-    assert server.stop(signal.SIGTERM) == 0
-    assert not server.root.exists()
-    assert server.stderr_lines[-1].startswith("stopped;"), server.stderr_lines
 
 
 def test_a_closed_session_leaves_no_files(server, inputs):

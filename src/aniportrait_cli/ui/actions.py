@@ -10,12 +10,12 @@ import shutil
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from aniportrait_cli.errors import AniportraitError, InputError
 from aniportrait_cli.jobs.batch import AUDIO_SUFFIXES, VIDEO_SUFFIXES
-from aniportrait_cli.jobs.options import Engine, RenderOptions
+from aniportrait_cli.jobs.options import RenderOptions
 from aniportrait_cli.jobs.outputs import default_output
 from aniportrait_cli.ui.reporter import PageReporter, ShowProgress
 from aniportrait_cli.ui.workspace import Workspace
@@ -35,19 +35,6 @@ class Result:
     ok: bool = False
 
 
-@dataclass
-class RenderSettings:
-    """The rendering controls every video tab has (the CLI's Rendering and Neural options)."""
-
-    engine: str = "auto"
-    seed: int = 42
-    fps: float = 30.0
-    size: int = 512
-    steps: int = 25
-    cfg: float = 3.5
-    fast: bool = False
-
-
 class Actions:
     """One per server: the workspace and the models loaded so far (kept between jobs, like a batch does)."""
 
@@ -56,7 +43,7 @@ class Actions:
         self._models: dict = {}
 
     def audio_to_video(self, session: str, show: ShowProgress, portrait: str | None, audio: str | None,
-                       settings: RenderSettings, pose: str = POSE_OWN, pose_file: str | None = None) -> Result:
+                       settings: RenderOptions, pose: str = POSE_OWN, pose_file: str | None = None) -> Result:
         from aniportrait_cli.jobs import audio2vid
 
         def job(folder: Path, reporter) -> list[Path]:
@@ -69,7 +56,7 @@ class Actions:
         return self._run(session, show, job, portrait, audio, pose_file)
 
     def video_to_video(self, session: str, show: ShowProgress, portrait: str | None, video: str | None,
-                       settings: RenderSettings) -> Result:
+                       settings: RenderOptions) -> Result:
         from aniportrait_cli.jobs import vid2vid
 
         def job(folder: Path, reporter) -> list[Path]:
@@ -82,7 +69,7 @@ class Actions:
         return self._run(session, show, job, portrait, video)
 
     def edit_pose(self, session: str, show: ShowProgress, portrait: str | None, source: str | None,
-                  settings: RenderSettings, pose: str = POSE_OWN, pose_file: str | None = None,
+                  settings: RenderOptions, pose: str = POSE_OWN, pose_file: str | None = None,
                   scale: float = 1.0, offset: tuple[float, float, float] = (0.0, 0.0, 0.0), smooth: int = 1,
                   mirror: bool = False, loop: str = "pingpong", preview: bool = False) -> Result:
         from aniportrait_cli.jobs import edit_pose
@@ -119,10 +106,9 @@ class Actions:
     def end_session(self, session: str) -> None:
         self.workspace.end_session(session)
 
-    def _options(self, settings: RenderSettings, folder: Path) -> RenderOptions:
-        return RenderOptions(engine=Engine(settings.engine), seed=int(settings.seed), fps=float(settings.fps),
-                             size=int(settings.size), steps=int(settings.steps), cfg=float(settings.cfg),
-                             fast=bool(settings.fast), save_motion=folder / "motion.npz", extra=self._models)
+    def _options(self, settings: RenderOptions, folder: Path) -> RenderOptions:
+        """The page's settings plus what the server decides: where the motion file goes, the loaded models."""
+        return replace(settings, save_motion=folder / "motion.npz", extra=self._models)
 
     def _run(self, session: str, show: ShowProgress, job: Callable[[Path, PageReporter], list[Path]],
              *uploads: str | None) -> Result:

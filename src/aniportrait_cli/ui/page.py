@@ -7,8 +7,8 @@ Only layout and wiring live here; what a button does is in actions.py, so the pa
 import gradio as gr
 
 from aniportrait_cli.cli.common import CfgOpt, FpsOpt, SizeOpt, StepsOpt
-from aniportrait_cli.jobs.options import Engine
-from aniportrait_cli.ui.actions import POSE_CHOICES, POSE_FILE, POSE_OWN, Actions, RenderSettings, Result
+from aniportrait_cli.jobs.options import Engine, RenderOptions
+from aniportrait_cli.ui.actions import POSE_CHOICES, POSE_FILE, POSE_OWN, Actions, Result
 
 TABS = ("Audio → video", "Video → video", "Edit pose", "Check sync")
 INTRO = ("# aniportrait\nOne portrait plus speech or singing becomes a talking, lip-synced video. Each tab runs the "
@@ -45,7 +45,7 @@ def build_page(actions: Actions) -> gr.Blocks:
                               request: gr.Request, progress=gr.Progress()):
                     return outputs(actions.audio_to_video(
                         request.session_hash, show(progress), portrait, audio,
-                        RenderSettings(engine, seed, fps, size, steps, cfg, fast), pose, pose_file))
+                        _render_options(engine, seed, fps, size, steps, cfg, fast), pose, pose_file))
 
                 run.click(audio2vid, [portrait, audio, pose, pose_file, *settings], result,
                           api_name="audio2vid", concurrency_id="jobs")
@@ -64,7 +64,7 @@ def build_page(actions: Actions) -> gr.Blocks:
                             request: gr.Request, progress=gr.Progress()):
                     return outputs(actions.video_to_video(
                         request.session_hash, show(progress), portrait, video,
-                        RenderSettings(engine, seed, fps, size, steps, cfg, fast)))
+                        _render_options(engine, seed, fps, size, steps, cfg, fast)))
 
                 run.click(vid2vid, [portrait, video, *settings], result, api_name="vid2vid", concurrency_id="jobs")
 
@@ -97,7 +97,7 @@ def build_page(actions: Actions) -> gr.Blocks:
                                 engine, seed, fps, size, steps, cfg, fast, request: gr.Request, progress=gr.Progress()):
                         return outputs(actions.edit_pose(
                             request.session_hash, show(progress), portrait, source,
-                            RenderSettings(engine, seed, fps, size, steps, cfg, fast), pose, pose_file, scale,
+                            _render_options(engine, seed, fps, size, steps, cfg, fast), pose, pose_file, scale,
                             (yaw, pitch, roll), smooth, mirror, loop, preview=want_preview))
 
                     return handler
@@ -143,9 +143,9 @@ def _pose_inputs(label: str):
 
 def _settings(fps: float = 30.0):
     """The CLI's rendering options, with the same ranges (read from its option declarations)."""
-    defaults = RenderSettings()
+    defaults = RenderOptions()
     with gr.Accordion("Settings", open=False):
-        engine = gr.Radio([e.value for e in Engine], value=defaults.engine, label="Engine",
+        engine = gr.Radio([e.value for e in Engine], value=defaults.engine.value, label="Engine",
                           info="auto: neural when its weights and a GPU are here, else classic")
         with gr.Row():
             seed = gr.Number(defaults.seed, precision=0, label="Seed")
@@ -157,6 +157,12 @@ def _settings(fps: float = 30.0):
             cfg = gr.Slider(_low(CfgOpt), 10, value=defaults.cfg, step=0.1, label="Guidance scale (neural)")
         fast = gr.Checkbox(defaults.fast, label="Fast (neural): diffuse every 3rd frame, interpolate the rest (FILM)")
     return [engine, seed, fps_slider, size, steps, cfg, fast]
+
+
+def _render_options(engine, seed, fps, size, steps, cfg, fast) -> RenderOptions:
+    """The Settings controls' values (as the page sends them) as the CLI's options."""
+    return RenderOptions(engine=Engine(engine), seed=int(seed), fps=float(fps), size=int(size), steps=int(steps),
+                         cfg=float(cfg), fast=bool(fast))
 
 
 def _results():
