@@ -88,3 +88,11 @@ def test_an_upload_shared_by_two_sessions_stays_until_both_end(tmp_path):
     assert not shared.parent.exists()
     workspace.remove()
     assert not workspace.root.exists()
+
+
+def test_help_lists_the_ui_command():
+    from tests.cli.run import aniportrait
+
+    result = aniportrait("--help")
+    assert result.returncode == 0
+    assert "│ ui " in result.stdout and "aniportrait-cli[ui]" in result.stdout, result.stdout

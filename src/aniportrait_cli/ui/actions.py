@@ -32,7 +32,6 @@ class Result:
     video: Path | None = None
     downloads: list[Path] = field(default_factory=list)
     log: str = ""
-    ok: bool = False
 
 
 class Actions:
@@ -129,7 +128,7 @@ class Actions:
         finally:
             self._forget_engine_choice()
         video = next((f for f in files if f.suffix == ".mp4"), None)
-        return Result(video=video, downloads=files, log=reporter.text, ok=True)
+        return Result(video=video, downloads=files, log=reporter.text)
 
     def _forget_engine_choice(self) -> None:
         """Models stay loaded between jobs, but `auto` decides again each job (weights may have arrived since)."""

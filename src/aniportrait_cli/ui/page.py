@@ -121,6 +121,14 @@ def build_page(actions: Actions) -> gr.Blocks:
 
                 run.click(check_sync, [video, audio], report, api_name="check_sync", concurrency_id="jobs")
 
+        def remember_upload(path, request: gr.Request):
+            actions.workspace.remember_uploads(request.session_hash, path)
+
+        # Every upload is noted at once (not only those a job used), so closing the tab deletes them all.
+        for block in list(page.blocks.values()):
+            if isinstance(block, (gr.Image, gr.Audio, gr.Video, gr.File)) and block.interactive is not False:
+                block.upload(remember_upload, block, None, queue=False, api_name=False, show_progress="hidden")
+
         def end_session(request: gr.Request):
             actions.end_session(request.session_hash)
 
