@@ -25,3 +25,22 @@ def assert_clean_error(result: subprocess.CompletedProcess, code: int, *fragment
     assert len(lines) == 1, result.stderr
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+
+
+def json_lines(result: subprocess.CompletedProcess) -> list[dict]:
+    """The --json lines on stdout, each one validated against the published schema (result.schema.json)."""
+    import json
+    from importlib import resources
+
+    import jsonschema
+
+    schema = json.loads(resources.files("aniportrait_cli.cli").joinpath("result.schema.json").read_text())
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    for row in rows:
+        jsonschema.validate(row, schema)
+    return rows
+
+
+def items(result: subprocess.CompletedProcess) -> list[dict]:
+    """The item lines (one per rendered item), without a batch's summary line."""
+    return [row for row in json_lines(result) if row["kind"] == "item"]

@@ -1,13 +1,11 @@
 """Folders of portraits x audio clips in one invocation with the weightless engine."""
 
-import json
-
 import numpy as np
 import pytest
 import soundfile
 from PIL import Image
 
-from tests.cli.run import aniportrait, assert_clean_error
+from tests.cli.run import aniportrait, assert_clean_error, items, json_lines
 
 COMMON = ("--size", "96", "--fps", "10", "--engine", "classic")
 
@@ -33,10 +31,6 @@ def folders(tmp_path_factory):
     return root
 
 
-def json_lines(result):
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-
-
 def test_cross_batch_with_a_corrupt_item_then_resume(folders, tmp_path):
     faces = tmp_path / "faces"
     faces.mkdir()
@@ -45,11 +39,14 @@ def test_cross_batch_with_a_corrupt_item_then_resume(folders, tmp_path):
     (faces / "p2.png").write_bytes(b"this is not a png")  # a corrupt item in the middle
     args = ("audio2vid", "--ref", faces, "--audio", folders / "voices", "--cross", "-o", tmp_path / "out", "--json", *COMMON)
     result = aniportrait(*args)
-    rows = json_lines(result)
+    rows = items(result)
     assert len(rows) == 15
-    failed = [r for r in rows if r["status"] == "failed"]
+    failed = [r for r in rows if r["status"] == "error"]
     assert len(failed) == 3 and all("p2.png" in r["ref"] and "not a readable image" in r["error"] for r in failed)
-    assert sum(r["status"] == "done" for r in rows) == 12
+    done = [r for r in rows if r["status"] == "ok"]
+    assert len(done) == 12 and all(r["frames"] == 10 and r["engine"] == "classic" and r["source"] for r in done)
+    summary = json_lines(result)[-1]
+    assert summary["kind"] == "summary" and (summary["ok"], summary["failed"], summary["exit_code"]) == (12, 3, 2)
     assert result.returncode == 2  # the worst item's code: bad input
     assert "Traceback" not in result.stderr and "12 done, 0 skipped, 3 failed" in result.stderr
     outputs = sorted(p.name for p in (tmp_path / "out").iterdir())
@@ -57,8 +54,8 @@ def test_cross_batch_with_a_corrupt_item_then_resume(folders, tmp_path):
 
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "out").iterdir()}
     rerun = aniportrait(*args, "--skip-existing")
-    statuses = [r["status"] for r in json_lines(rerun)]
-    assert statuses.count("skipped") == 12 and statuses.count("done") == 0
+    statuses = [r["status"] for r in items(rerun)]
+    assert statuses.count("skipped") == 12 and statuses.count("ok") == 0
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "out").iterdir()} == before
 
 
@@ -68,7 +65,7 @@ def test_shards_split_the_job_list_exactly(folders, tmp_path):
         result = aniportrait("audio2vid", "--ref", folders / "faces", "--audio", folders / "voices", "--cross",
                              "-o", tmp_path / "out", "--shard", f"{k}/2", "--json", "-q", *COMMON)
         assert result.returncode == 0, result.stderr
-        produced.append({r["output"] for r in json_lines(result)})
+        produced.append({r["output"] for r in items(result)})
     assert produced[0].isdisjoint(produced[1])
     assert len(produced[0] | produced[1]) == 15
     assert {p.name for p in (tmp_path / "out").iterdir()} == {f"p{i}__v{j}.mp4" for i in range(5) for j in range(3)}

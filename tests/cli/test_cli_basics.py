@@ -21,9 +21,12 @@ def test_version():
 def test_weights_list_shows_sizes_and_locations(tmp_path):
     result = aniportrait("weights", "list", "--weights-dir", tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "denoising_unet" in result.stderr and "3.4 GB" in result.stderr
-    assert "missing: sd-vae-ft-mse/diffusion_pytorch_model.safetensors" in result.stderr
-    assert "packaged" in result.stderr  # the MediaPipe landmarker ships inside the package
+    # The listing is the command's result: stdout, one plain line per file in a pipe (`| grep missing` works).
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("denoising_unet") and "3.4 GB" in line and "missing" in line for line in lines)
+    assert "missing: sd-vae-ft-mse/diffusion_pytorch_model.safetensors" in result.stdout
+    assert any(line.startswith("face_landmarker") and "packaged" in line for line in lines)
+    assert "denoising_unet" not in result.stderr and "required files missing" in result.stderr
 
 
 def test_weights_list_json_lines(tmp_path):

@@ -282,6 +282,8 @@ class _Tracker:
         self.span = num_frames
         self.total = max(1, len(stages) * num_frames)
         self.done = 0
+        if callback is not None and stages:
+            callback(0, self.total)  # the bar shows from the start, not after the first unit of work
 
     def stage(self, name: str, units: int) -> Callable[[int], None]:
         if self.callback is None:

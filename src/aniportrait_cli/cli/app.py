@@ -11,23 +11,48 @@ import typer
 
 from aniportrait_cli import __version__
 from aniportrait_cli.cli.common import (
-    NEURAL,
+    AUDIOS,
+    IMAGES,
+    INPUTS,
+    MOTION,
     OUTPUT,
-    RENDER,
+    VIDEOS,
+    AudioOpt,
     CfgOpt,
+    CompatOpt,
+    CrossOpt,
     DebugOpt,
     DeviceOpt,
     DTypeOpt,
     EngineOpt,
+    FailFastOpt,
+    FastOpt,
+    FastStrideOpt,
     FpsOpt,
+    GridOpt,
     JsonOpt,
+    LowVramOpt,
+    ManifestOpt,
+    MotionFileOpt,
     OutputOpt,
     OverwriteOpt,
+    PasteBackOpt,
+    PoseFromOpt,
+    PoseLoop,
+    PoseStyleOpt,
     QuietOpt,
+    RefOpt,
+    ReportOpt,
+    SaveMotionOpt,
     SeedOpt,
+    ShardOpt,
     SizeOpt,
+    SkipExistingOpt,
     StepsOpt,
+    VideoFpsOpt,
+    VideoOpt,
     WeightsDirOpt,
+    examples,
     handle_errors,
 )
 from aniportrait_cli.cli.weights_cmd import weights_app
@@ -38,29 +63,16 @@ app = typer.Typer(
     name="aniportrait",
     help="Turn one portrait plus speech or singing into a lip-synced talking video (AniPortrait), re-enact a "
     "face from a driving video, or edit its head motion.",
+    epilog=examples(
+        "aniportrait audio2vid --ref face.png --audio speech.wav",
+        "aniportrait vid2vid --ref face.png --video talk.mp4 -o reenacted.mp4",
+        "aniportrait doctor",
+    ),
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(weights_app, name="weights")
-
-MOTION = "Motion"
-PasteBackOpt = Annotated[bool | None, typer.Option("--paste-back/--no-paste-back", help="Paste the animated square crop back into the full reference image (default: on for non-square references).", rich_help_panel=OUTPUT, show_default=False)]
-GridOpt = Annotated[bool, typer.Option("--grid", help="Write the original's 3-panel debug grid (reference | pose | result) instead of the clean video.", rich_help_panel=OUTPUT)]
-FastOpt = Annotated[bool, typer.Option("--fast", help="Neural: diffuse every k-th frame and interpolate the rest with FILM (needs film_net_fp16.pt).", rich_help_panel=NEURAL)]
-FastStrideOpt = Annotated[int, typer.Option("--fast-stride", min=2, max=8, help="k for --fast.", rich_help_panel=NEURAL)]
-CompatOpt = Annotated[bool, typer.Option("--compat", help="Reproduce the original AniPortrait numerics exactly, quirks included (5 s pose chunks).", rich_help_panel=NEURAL)]
-LowVramOpt = Annotated[bool, typer.Option("--low-vram", help="Neural: offload idle modules to the CPU (fits 4 GB cards, slower).", rich_help_panel=NEURAL)]
-ReportOpt = Annotated[bool, typer.Option("--report", help="After rendering, measure lip sync on the output (see check-sync).", rich_help_panel=OUTPUT)]
-SaveMotionOpt = Annotated[Path | None, typer.Option("--save-motion", help="Also save the per-frame mesh + head pose as .npz.", rich_help_panel=MOTION, show_default=False)]
-BATCH = "Batch"
-CrossOpt = Annotated[bool, typer.Option("--cross", help="Every portrait with every audio/video (default: pair them in order).", rich_help_panel=BATCH)]
-ManifestOpt = Annotated[Path | None, typer.Option("--manifest", help="CSV or JSONL, one job per row: ref, audio|video, optional output and per-row seed/fps/size/steps/cfg/pose_style/engine/device/dtype.", rich_help_panel=BATCH, show_default=False)]
-SkipExistingOpt = Annotated[bool, typer.Option("--skip-existing", help="Skip items whose output is already a finished video (resume an interrupted batch).", rich_help_panel=BATCH)]
-FailFastOpt = Annotated[bool, typer.Option("--fail-fast", help="Stop at the first failed item (default: report it and go on).", rich_help_panel=BATCH)]
-ShardOpt = Annotated[str | None, typer.Option("--shard", help="K/N: only this deterministic slice of the job list (split a folder over N machines).", rich_help_panel=BATCH, show_default=False)]
-PoseStyleOpt = Annotated[int | None, typer.Option("--pose-style", min=0, max=99, help="Neural head-motion style id 0-99 (default: seed mod 100).", rich_help_panel=MOTION, show_default=False)]
 
 
 def _options(**values) -> RenderOptions:
@@ -89,41 +101,46 @@ def root(
     """aniportrait: portrait animation from the command line."""
 
 
-@app.command("audio2vid")
+@app.command("audio2vid", epilog=examples(
+    "aniportrait audio2vid --ref face.png --audio speech.wav",
+    "aniportrait audio2vid --ref portraits/ --audio song.wav -o out/ --json",
+    "aniportrait audio2vid --manifest jobs.csv -o out/ --skip-existing",
+    "aniportrait audio2vid --ref face.png --audio song.wav --engine neural",
+))
 @handle_errors
 def audio2vid(
-    ref: Annotated[list[Path] | None, typer.Option("--ref", help="Reference portrait image (any size; the face is found and cropped). Repeat it, or give a folder or a glob, for several.", show_default=False)] = None,
-    audio: Annotated[list[Path] | None, typer.Option("--audio", help="Speech or singing: wav, flac, ogg, mp3, m4a, aac, or a video's audio track. Repeatable, folder or glob.", show_default=False)] = None,
-    motion: Annotated[Path | None, typer.Option("--motion", help="Render a saved motion .npz instead of computing it from the audio (--audio still gives the sound).", rich_help_panel=MOTION, show_default=False)] = None,
-    pose_from: Annotated[str | None, typer.Option("--pose-from", help="Head pose from a .npy template, a video, or 'still' (default: from the audio).", rich_help_panel=MOTION, show_default=False)] = None,
+    ref: RefOpt = None,
+    audio: AudioOpt = None,
+    motion: MotionFileOpt = None,
+    pose_from: PoseFromOpt = None,
     pose_style: PoseStyleOpt = None,
     save_motion: SaveMotionOpt = None,
     output: OutputOpt = None,
-    cross: CrossOpt = False,
-    manifest: ManifestOpt = None,
-    skip_existing: SkipExistingOpt = False,
-    fail_fast: FailFastOpt = False,
-    shard: ShardOpt = None,
-    engine: EngineOpt = Engine.auto,
-    device: DeviceOpt = Device.auto,
-    dtype: DTypeOpt = DType.fp16,
-    weights_dir: WeightsDirOpt = None,
-    seed: SeedOpt = 42,
-    fps: FpsOpt = 30.0,
-    size: SizeOpt = 512,
-    steps: StepsOpt = 25,
-    cfg: CfgOpt = 3.5,
     paste_back: PasteBackOpt = None,
     grid: GridOpt = False,
-    fast: FastOpt = False,
-    fast_stride: FastStrideOpt = 3,
-    compat: CompatOpt = False,
-    low_vram: LowVramOpt = False,
     report: ReportOpt = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
     overwrite: OverwriteOpt = False,
     debug: DebugOpt = False,
+    engine: EngineOpt = Engine.auto,
+    seed: SeedOpt = 42,
+    fps: FpsOpt = 30.0,
+    size: SizeOpt = 512,
+    device: DeviceOpt = Device.auto,
+    dtype: DTypeOpt = DType.fp16,
+    weights_dir: WeightsDirOpt = None,
+    steps: StepsOpt = 25,
+    cfg: CfgOpt = 3.5,
+    fast: FastOpt = False,
+    fast_stride: FastStrideOpt = 3,
+    compat: CompatOpt = False,
+    low_vram: LowVramOpt = False,
+    cross: CrossOpt = False,
+    manifest: ManifestOpt = None,
+    skip_existing: SkipExistingOpt = False,
+    fail_fast: FailFastOpt = False,
+    shard: ShardOpt = None,
     reporter=None,
 ) -> None:
     """Portrait + speech/singing -> talking, lip-synced video."""
@@ -142,37 +159,40 @@ def audio2vid(
         raise typer.Exit(code)
 
 
-@app.command("vid2vid")
+@app.command("vid2vid", epilog=examples(
+    "aniportrait vid2vid --ref face.png --video talk.mp4 -o reenacted.mp4",
+    "aniportrait vid2vid --ref face.png --video clips/ -o out/ --skip-existing",
+))
 @handle_errors
 def vid2vid(
-    ref: Annotated[list[Path] | None, typer.Option("--ref", help="Reference portrait image. Repeatable, folder or glob.", show_default=False)] = None,
-    video: Annotated[list[Path] | None, typer.Option("--video", help="Driving video whose face motion is re-enacted (its audio is kept). Repeatable, folder or glob.", show_default=False)] = None,
+    ref: RefOpt = None,
+    video: VideoOpt = None,
     save_motion: SaveMotionOpt = None,
     output: OutputOpt = None,
-    cross: CrossOpt = False,
-    manifest: ManifestOpt = None,
-    skip_existing: SkipExistingOpt = False,
-    fail_fast: FailFastOpt = False,
-    shard: ShardOpt = None,
-    engine: EngineOpt = Engine.auto,
-    device: DeviceOpt = Device.auto,
-    dtype: DTypeOpt = DType.fp16,
-    weights_dir: WeightsDirOpt = None,
-    seed: SeedOpt = 42,
-    fps: Annotated[float | None, typer.Option(min=1, max=120, help="Output frame rate (default: the driving video's).", rich_help_panel=RENDER, show_default=False)] = None,
-    size: SizeOpt = 512,
-    steps: StepsOpt = 25,
-    cfg: CfgOpt = 3.5,
     paste_back: PasteBackOpt = None,
     grid: GridOpt = False,
-    fast: FastOpt = False,
-    fast_stride: FastStrideOpt = 3,
-    low_vram: LowVramOpt = False,
     report: ReportOpt = False,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
     overwrite: OverwriteOpt = False,
     debug: DebugOpt = False,
+    engine: EngineOpt = Engine.auto,
+    seed: SeedOpt = 42,
+    fps: VideoFpsOpt = None,
+    size: SizeOpt = 512,
+    device: DeviceOpt = Device.auto,
+    dtype: DTypeOpt = DType.fp16,
+    weights_dir: WeightsDirOpt = None,
+    steps: StepsOpt = 25,
+    cfg: CfgOpt = 3.5,
+    fast: FastOpt = False,
+    fast_stride: FastStrideOpt = 3,
+    low_vram: LowVramOpt = False,
+    cross: CrossOpt = False,
+    manifest: ManifestOpt = None,
+    skip_existing: SkipExistingOpt = False,
+    fail_fast: FailFastOpt = False,
+    shard: ShardOpt = None,
     reporter=None,
 ) -> None:
     """Facial reenactment: animate the portrait with the face motion of a driving video."""
@@ -191,46 +211,50 @@ def vid2vid(
         raise typer.Exit(code)
 
 
-@app.command("edit-pose")
+@app.command("edit-pose", epilog=examples(
+    "aniportrait edit-pose --ref face.png --audio speech.wav --pose-scale 0.5 --mirror",
+    "aniportrait edit-pose --video talk.mp4 --save-pose pose.npy --preview",
+    "aniportrait edit-pose --ref face.png --audio speech.wav --pose-from pose.npy",
+))
 @handle_errors
 def edit_pose(
-    ref: Annotated[list[Path] | None, typer.Option("--ref", help="Reference portrait (needed to render; --preview of a --video uses its first frame without it). Repeatable, folder or glob.", show_default=False)] = None,
-    audio: Annotated[list[Path] | None, typer.Option("--audio", help="Expression from speech/singing. Repeatable, folder or glob.", rich_help_panel=MOTION, show_default=False)] = None,
-    video: Annotated[list[Path] | None, typer.Option("--video", help="Expression (and pose) from a driving video. Repeatable, folder or glob.", rich_help_panel=MOTION, show_default=False)] = None,
-    motion: Annotated[Path | None, typer.Option("--motion", help="Expression and pose from a saved motion .npz.", rich_help_panel=MOTION, show_default=False)] = None,
-    pose_from: Annotated[str | None, typer.Option("--pose-from", help="Head pose from a .npy template, another video, or 'still' (default: the source's own pose).", rich_help_panel=MOTION, show_default=False)] = None,
+    ref: Annotated[list[Path] | None, typer.Option("--ref", metavar=IMAGES, help="The portrait to render (--preview of a --video uses the video's first frame without it). Repeatable, folder or glob.", rich_help_panel=INPUTS, show_default=False)] = None,
+    audio: Annotated[list[Path] | None, typer.Option("--audio", metavar=AUDIOS, help="Expression from speech/singing. Repeatable, folder or glob.", rich_help_panel=INPUTS, show_default=False)] = None,
+    video: Annotated[list[Path] | None, typer.Option("--video", metavar=VIDEOS, help="Expression (and pose) from a driving video. Repeatable, folder or glob.", rich_help_panel=INPUTS, show_default=False)] = None,
+    motion: Annotated[Path | None, typer.Option("--motion", metavar="FILE.npz", help="Expression and pose from a saved motion .npz.", rich_help_panel=INPUTS, show_default=False)] = None,
+    pose_from: Annotated[str | None, typer.Option("--pose-from", metavar="NPY|VIDEO|still", help="Head pose from a .npy template, another video, or 'still' (default: the source's own pose).", rich_help_panel=MOTION, show_default=False)] = None,
     pose_scale: Annotated[float, typer.Option("--pose-scale", help="Multiply head rotation and translation by this.", rich_help_panel=MOTION)] = 1.0,
-    pose_offset: Annotated[str | None, typer.Option("--pose-offset", help="Add yaw,pitch,roll in degrees, e.g. 10,0,-5.", rich_help_panel=MOTION, show_default=False)] = None,
+    pose_offset: Annotated[str | None, typer.Option("--pose-offset", metavar="YAW,PITCH,ROLL", help="Add yaw,pitch,roll in degrees, e.g. 10,0,-5.", rich_help_panel=MOTION, show_default=False)] = None,
     pose_smooth: Annotated[int, typer.Option("--pose-smooth", min=1, help="Extra moving-average width in frames (1 = none).", rich_help_panel=MOTION)] = 1,
     mirror: Annotated[bool, typer.Option("--mirror", help="Mirror the head motion left/right.", rich_help_panel=MOTION)] = False,
-    loop: Annotated[str, typer.Option("--loop", help="How a shorter pose track fills the length: pingpong or wrap.", rich_help_panel=MOTION)] = "pingpong",
-    save_pose: Annotated[Path | None, typer.Option("--save-pose", help="Save the edited head pose as a .npy template (original format).", rich_help_panel=OUTPUT, show_default=False)] = None,
+    loop: Annotated[PoseLoop, typer.Option("--loop", help="How a shorter pose track fills the length.", rich_help_panel=MOTION)] = PoseLoop.pingpong,
     save_motion: SaveMotionOpt = None,
-    preview: Annotated[bool, typer.Option("--preview", help="Write a landmark video of the edited motion next to the reference instead of rendering (needs no weights).", rich_help_panel=OUTPUT)] = False,
-    output: OutputOpt = None,
-    cross: CrossOpt = False,
-    skip_existing: SkipExistingOpt = False,
-    fail_fast: FailFastOpt = False,
-    shard: ShardOpt = None,
-    engine: EngineOpt = Engine.auto,
-    device: DeviceOpt = Device.auto,
-    dtype: DTypeOpt = DType.fp16,
-    weights_dir: WeightsDirOpt = None,
-    seed: SeedOpt = 42,
-    fps: FpsOpt = 30.0,
-    size: SizeOpt = 512,
-    steps: StepsOpt = 25,
-    cfg: CfgOpt = 3.5,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE.mp4|DIR/", help="Output file, or a folder (trailing slash; created if missing) for the default name: REF__SOURCE__edit.mp4, or with --preview REF__SOURCE__preview.mp4 (no REF__ without --ref). Default: that name in the current folder.", rich_help_panel=OUTPUT, show_default=False)] = None,
+    preview: Annotated[bool, typer.Option("--preview", help="Write a landmark video of the edited motion instead of rendering (needs no weights).", rich_help_panel=OUTPUT)] = False,
+    save_pose: Annotated[Path | None, typer.Option("--save-pose", metavar="FILE.npy", help="Save the edited head pose as a .npy template (original format).", rich_help_panel=OUTPUT, show_default=False)] = None,
     paste_back: PasteBackOpt = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
     overwrite: OverwriteOpt = False,
     debug: DebugOpt = False,
+    engine: EngineOpt = Engine.auto,
+    seed: SeedOpt = 42,
+    fps: FpsOpt = 30.0,
+    size: SizeOpt = 512,
+    device: DeviceOpt = Device.auto,
+    dtype: DTypeOpt = DType.fp16,
+    weights_dir: WeightsDirOpt = None,
+    steps: StepsOpt = 25,
+    cfg: CfgOpt = 3.5,
+    cross: CrossOpt = False,
+    skip_existing: SkipExistingOpt = False,
+    fail_fast: FailFastOpt = False,
+    shard: ShardOpt = None,
     reporter=None,
 ) -> None:
     """Change the head motion of a talking portrait without touching lips and expression."""
     from aniportrait_cli.jobs import edit_pose as job
-    from aniportrait_cli.jobs.batch import build_jobs, run_batch
+    from aniportrait_cli.jobs.batch import Job, build_jobs, run_batch, run_single
 
     options = _options(engine=engine, device=device, dtype=dtype, weights_dir=weights_dir, seed=seed, fps=fps,
                        size=size, steps=steps, cfg=cfg, overwrite=overwrite, paste_back=paste_back,
@@ -240,10 +264,13 @@ def edit_pose(
     def one(item_ref, item_audio, item_video, item_output, opts, rep):
         return job.run(ref=item_ref, audio=item_audio, video=item_video, motion=motion, pose_from=pose_from,
                        pose_scale=pose_scale, pose_offset=pose_offset, pose_smooth=pose_smooth, mirror=mirror,
-                       loop=loop, save_pose=save_pose, preview=preview, output=item_output, options=opts, reporter=rep)
+                       loop=loop.value, save_pose=save_pose, preview=preview, output=item_output, options=opts,
+                       reporter=rep)
 
     if max(len(refs), len(audios), len(videos)) <= 1 and not any(p.is_dir() or "*" in str(p) for p in refs + audios + videos):
-        one(refs[0] if refs else None, audios[0] if audios else None, videos[0] if videos else None, output, options, reporter)
+        single = Job(refs[0] if refs else None, (audios or videos or [motion])[0], output)
+        run_single(single, options, reporter, skip_existing, lambda item, opts, rep: one(
+            item.ref, audios[0] if audios else None, videos[0] if videos else None, item.output, opts, rep))
         return
     if bool(audios) == bool(videos) or motion is not None:
         raise InputError("several items: give --ref with either --audio or --video (not --motion)")
@@ -257,11 +284,14 @@ def edit_pose(
         raise typer.Exit(code)
 
 
-@app.command("check-sync")
+@app.command("check-sync", epilog=examples(
+    "aniportrait check-sync face__speech.mp4",
+    "aniportrait check-sync dubbed.mp4 --audio original.wav --json",
+))
 @handle_errors
 def check_sync(
-    video: Annotated[Path, typer.Argument(help="A talking-face video.", show_default=False)],
-    audio: Annotated[Path | None, typer.Option("--audio", help="Audio to compare with (default: the video's own track).", show_default=False)] = None,
+    video: Annotated[Path, typer.Argument(metavar="VIDEO", help="A talking-face video.", show_default=False)],
+    audio: Annotated[Path | None, typer.Option("--audio", metavar="AUDIO", help="Audio to compare with (default: the video's own track).", rich_help_panel=INPUTS, show_default=False)] = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
@@ -273,11 +303,30 @@ def check_sync(
     job.run(video=video, audio=audio, reporter=reporter)
 
 
+@app.command("doctor", epilog=examples("aniportrait doctor", "aniportrait doctor --json"))
+@handle_errors
+def doctor(
+    weights_dir: WeightsDirOpt = None,
+    json_output: JsonOpt = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    reporter=None,
+) -> None:
+    """Versions, devices, weights and the engine `--engine auto` would pick: paste it into a bug report."""
+    from aniportrait_cli.cli.doctor import collect
+
+    facts = collect(weights_dir)
+    width = max(len(name) for name in facts)
+    for name, value in facts.items():
+        reporter.result(f"{name:<{width}}  {value}")
+    reporter.emit_json({"status": "ok", **facts, "error": None, "exit_code": 0}, kind="doctor")
+
+
 class Share(str, Enum):
     never = "never"
 
 
-@app.command("ui")
+@app.command("ui", epilog=examples("aniportrait ui", "aniportrait ui --port 8000", "aniportrait ui --host 0.0.0.0  # reachable from your network"))
 @handle_errors
 def ui(
     host: Annotated[str, typer.Option(help="Address to listen on. Anything but localhost makes the page reachable from other machines: give it explicitly, e.g. 0.0.0.0.")] = "127.0.0.1",
@@ -290,6 +339,20 @@ def ui(
     from aniportrait_cli.ui.server import serve
 
     serve(host, port, reporter)
+
+
+def _plain_metavars() -> None:
+    """typer labels every flag `<bool>` in --help although a flag takes no value, and adds the Python type to an
+    argument that already has a metavar (VIDEO <path>): show nothing in those places."""
+    from typer.core import TyperArgument, TyperOption
+
+    option_type = TyperOption.display_type_rich
+    argument_type = TyperArgument.display_type_rich
+    TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else option_type(self, ctx)
+    TyperArgument.display_type_rich = lambda self, ctx: None if self.metavar else argument_type(self, ctx)
+
+
+_plain_metavars()
 
 
 def main() -> None:
@@ -306,9 +369,8 @@ def main() -> None:
 
     try:
         code = app(standalone_mode=False)
-    except NoArgsIsHelpError as exc:
-        typer.echo(exc.ctx.get_help())
-        sys.exit(2)
+    except NoArgsIsHelpError:
+        sys.exit(0)  # typer has printed the help (once) while raising this
     except UsageError as exc:
         # One line, like every other input error (click's default is a multi-line box).
         where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 import typer
 
-from aniportrait_cli.cli.common import DebugOpt, JsonOpt, QuietOpt, WeightsDirOpt, handle_errors
+from aniportrait_cli.cli.common import DebugOpt, JsonOpt, QuietOpt, WeightsDirOpt, examples, handle_errors
 from aniportrait_cli.errors import InputError
 
-weights_app = typer.Typer(help="List, download, verify and locate the model weights.", no_args_is_help=True)
+weights_app = typer.Typer(help="List, download, verify and locate the model weights.", no_args_is_help=True,
+                          epilog=examples("aniportrait weights list | grep missing",
+                                          "aniportrait weights download --engine neural",
+                                          "aniportrait weights download --weights-dir pretrained_model"))
 
-EngineFilter = Annotated[str, typer.Option("--engine", help="neural, classic or all.")]
+
+class EngineName(str, Enum):
+    neural = "neural"
+    classic = "classic"
+    all = "all"
+
+
+EngineFilter = Annotated[EngineName, typer.Option("--engine", help="Which engine's files.")]
 OptionalOpt = Annotated[bool, typer.Option("--include-optional", help="Also the optional files (FILM for --fast, provenance configs).")]
 
 
-def _entries(engine: str, include_optional: bool = True):
+def _entries(engine: EngineName, include_optional: bool = True):
     from aniportrait_cli.weights.registry import all_files
 
-    if engine not in {"neural", "classic", "all"}:
-        raise InputError(f"--engine {engine}: choose neural, classic or all")
-    return [f for f in all_files() if (engine == "all" or f.engine == engine) and (f.required or include_optional)]
+    return [f for f in all_files() if engine is EngineName.all or f.engine == engine.value
+            if f.required or include_optional]
 
 
 def _human(size: int) -> str:
@@ -36,7 +46,7 @@ def _human(size: int) -> str:
 @weights_app.command("list")
 @handle_errors
 def list_weights(
-    engine: EngineFilter = "all",
+    engine: EngineFilter = EngineName.all,
     weights_dir: WeightsDirOpt = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -53,25 +63,30 @@ def list_weights(
     states = manager.status(_entries(engine), folder)
     if json_output:
         for s in states:
-            reporter.emit_json({"id": s.entry.id, "engine": s.entry.engine, "required": s.entry.required,
-                                "size": s.entry.size, "size_exact": s.entry.size_exact, "state": s.state,
-                                "path": s.path, "problem": s.problem, "source": s.entry.source})
+            reporter.emit_json({"status": "error" if s.problem else "ok", "id": s.entry.id, "engine": s.entry.engine,
+                                "required": s.entry.required, "size": s.entry.size, "size_exact": s.entry.size_exact,
+                                "state": s.state, "path": s.path, "problem": s.problem, "source": s.entry.source,
+                                "error": s.problem, "exit_code": 0}, kind="file")
         return
-    table = Table(title=f"weights in {folder or registry_cache_root()}", show_lines=False)
-    table.add_column("id", no_wrap=True)
-    table.add_column("engine", no_wrap=True)
-    table.add_column("size", no_wrap=True, justify="right")
-    table.add_column("state", no_wrap=True)
-    table.add_column("where", overflow="fold")
+    rows = []
     for s in states:
         size = _human(s.entry.size) + ("" if s.entry.size_exact or not s.entry.size else " ~")
-        engine_label = s.entry.engine + ("" if s.entry.required else "*")
-        colour = {"ok": "green", "packaged": "green", "missing": "yellow", "damaged": "red"}[s.state]
         where = str(s.path) if s.path else f"missing: {s.entry.local_path}"
-        if s.problem:
-            where += f" ({s.problem})"
-        table.add_row(s.entry.id, engine_label, size, f"[{colour}]{s.state}[/]", where)
-    reporter.console.print(table)
+        rows.append((s.entry.id, s.entry.engine + ("" if s.entry.required else "*"), size, s.state,
+                     where + (f" ({s.problem})" if s.problem else "")))
+    reporter.info(f"weights in {folder or registry_cache_root()}")
+    if not reporter.out.is_terminal:  # a pipe or a file: one plain line per file, for grep and awk
+        for row in rows:
+            reporter.result("  ".join(f"{cell:<{width}}" for cell, width in zip(row, (20, 8, 10, 8, 0))).rstrip())
+    else:
+        table = Table(show_lines=False)
+        for column in ("id", "engine", "size", "state"):
+            table.add_column(column, no_wrap=True, justify="right" if column == "size" else "left")
+        table.add_column("where", overflow="fold")
+        colours = {"ok": "green", "packaged": "green", "missing": "yellow", "damaged": "red"}
+        for row in rows:
+            table.add_row(*row[:3], f"[{colours[row[3]]}]{row[3]}[/]", row[4])
+        reporter.out.print(table)
     reporter.info("* optional; ~ approximate size (exact size and sha256 come from the hub at download time)")
     missing = [s for s in states if s.entry.required and not s.usable]
     if missing:
@@ -81,7 +96,7 @@ def list_weights(
 @weights_app.command("download")
 @handle_errors
 def download(
-    engine: EngineFilter = "neural",
+    engine: EngineFilter = EngineName.neural,
     include_optional: OptionalOpt = False,
     weights_dir: WeightsDirOpt = None,
     json_output: JsonOpt = False,
@@ -99,7 +114,7 @@ def download(
     todo = [e for e in entries if e.id not in present]
     if not todo:
         reporter.info("all weights are already here")
-        reporter.emit_json({"status": "ok", "downloaded": 0})
+        reporter.emit_json({"status": "ok", "downloaded": 0, "paths": [], "error": None, "exit_code": 0}, kind="download")
         return
     with reporter.progress() as bar:
         task = {}
@@ -107,18 +122,21 @@ def download(
         def on_start(total_bytes: int) -> None:
             task["id"] = bar.add(f"Downloading {len(todo)} files", total_bytes)
 
-        def on_file(entry, size: int) -> None:
-            bar.advance(task.get("id"), size)
+        def on_bytes(done: int) -> None:
+            bar.update(task.get("id"), completed=done)
 
-        paths = manager.download(todo, folder, on_start=on_start, on_file=on_file)
+        paths = manager.download(todo, folder, engine=engine.value, on_start=on_start, on_bytes=on_bytes)
     reporter.info(f"downloaded {len(paths)} files in {reporter.elapsed_s:.0f} s")
-    reporter.emit_json({"status": "ok", "downloaded": len(paths), "paths": [str(p) for p in paths]})
+    for path in paths:
+        reporter.result(str(path))
+    reporter.emit_json({"status": "ok", "downloaded": len(paths), "paths": [str(p) for p in paths], "error": None,
+                        "exit_code": 0}, kind="download")
 
 
 @weights_app.command("verify")
 @handle_errors
 def verify(
-    engine: EngineFilter = "all",
+    engine: EngineFilter = EngineName.all,
     weights_dir: WeightsDirOpt = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -136,10 +154,13 @@ def verify(
         task = bar.add("Hashing", total)
         results = manager.verify(entries, folder, progress=lambda n: bar.advance(task, n))
     for r in results:
-        reporter.emit_json({"id": r.entry.id, "verdict": r.verdict, "path": r.path, "detail": r.detail})
+        corrupt = r.verdict == "corrupt"
+        reporter.emit_json({"status": {"missing": "skipped", "corrupt": "error"}.get(r.verdict, "ok"), "id": r.entry.id,
+                            "verdict": r.verdict, "path": r.path, "detail": r.detail,
+                            "error": r.detail if corrupt else None, "exit_code": 1 if corrupt else 0}, kind="file")
         colour = {"ok": "green", "unverified": "cyan", "missing": "yellow", "corrupt": "red"}[r.verdict]
         if not json_output:
-            reporter.console.print(f"[{colour}]{r.verdict:10}[/] {r.entry.id:22} {r.path or r.entry.local_path} {r.detail}")
+            reporter.out.print(f"[{colour}]{r.verdict:10}[/] {r.entry.id:22} {r.path or r.entry.local_path} {r.detail}")
     corrupt = [r for r in results if r.verdict == "corrupt"]
     if corrupt:
         reporter.error(f"{len(corrupt)} corrupt files: " + ", ".join(str(r.path) for r in corrupt)
@@ -162,7 +183,9 @@ def path(
 
     folder = registry.weights_dir_from_env(weights_dir)
     if file_id is None:
-        typer.echo(str(folder or registry.cache_root()))
+        where = folder or registry.cache_root()
+        reporter.result(str(where))
+        reporter.emit_json({"status": "ok", "id": None, "path": str(where), "error": None, "exit_code": 0}, kind="path")
         return
     try:
         entry = registry.get(file_id)
@@ -171,6 +194,9 @@ def path(
         raise InputError(f"unknown weight id {file_id!r}; choose one of: {ids}") from None
     found = registry.locate(entry, folder)
     if found is None:
-        reporter.error(f"{entry.id} is missing (expected {entry.local_path}); run `aniportrait weights download`")
+        message = f"{entry.id} is missing (expected {entry.local_path}); run `aniportrait weights download`"
+        reporter.error(message)
+        reporter.emit_json({"status": "error", "id": entry.id, "path": None, "error": message, "exit_code": 1}, kind="path")
         raise typer.Exit(1)
-    typer.echo(str(found))
+    reporter.result(str(found))
+    reporter.emit_json({"status": "ok", "id": entry.id, "path": str(found), "error": None, "exit_code": 0}, kind="path")

@@ -7,7 +7,7 @@ from pathlib import Path
 from aniportrait_cli.errors import InputError
 from aniportrait_cli.jobs.common import finish, fit_motion, load_reference
 from aniportrait_cli.jobs.options import RenderOptions
-from aniportrait_cli.jobs.outputs import check_output, default_output
+from aniportrait_cli.jobs.outputs import check_output, resolve_output
 from aniportrait_cli.motion import Motion
 
 
@@ -18,7 +18,7 @@ def run(ref: Path, audio: Path | None, motion: Path | None, pose_from: str | Non
 
     if audio is None:
         raise InputError("--audio is required: the speech or singing to lip-sync (and to put in the video)")
-    output = check_output(output or default_output(ref, audio), options.overwrite)
+    output = check_output(resolve_output(output, ref, audio), options.overwrite)
     clip = load_audio(audio)
     reference = load_reference(ref, options.size, reporter)
     pick_engine(options, reporter)

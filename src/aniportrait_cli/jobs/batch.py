@@ -19,7 +19,7 @@ from pathlib import Path
 
 from aniportrait_cli.errors import AniportraitError, InputError
 from aniportrait_cli.jobs.options import Device, DType, Engine, RenderOptions
-from aniportrait_cli.jobs.outputs import default_output
+from aniportrait_cli.jobs.outputs import default_output, wants_folder
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".m4a", ".aac", ".opus", ".aif", ".aiff", ".wma"}
@@ -35,14 +35,14 @@ ROW_OPTIONS = {
 
 @dataclass(frozen=True)
 class Job:
-    ref: Path
-    source: Path  # the audio (audio2vid) or the driving video (vid2vid, edit-pose --video)
-    output: Path
+    ref: Path | None  # None: edit-pose of a video without a portrait
+    source: Path | None  # the audio (audio2vid) or the driving video (vid2vid, edit-pose --video)
+    output: Path | None  # None: the job's default name
     overrides: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
-        return f"{self.ref.name} + {self.source.name}"
+        return " + ".join(p.name for p in (self.ref, self.source) if p is not None)
 
 
 def expand(values: list[Path], suffixes: set[str], what: str) -> list[Path]:
@@ -51,10 +51,12 @@ def expand(values: list[Path], suffixes: set[str], what: str) -> list[Path]:
     for value in values:
         text = str(value)
         if any(ch in text for ch in "*?["):
-            matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
+            # Filtered by suffix like a folder is: 'dir/*' must not pick up notes.txt.
+            matches = sorted(m for m in map(Path, glob.glob(text, recursive=True))
+                             if m.is_file() and m.suffix.lower() in suffixes)
             if not matches:
-                raise InputError(f"{text}: no {what} files match this pattern")
-            files += [m for m in matches if m.is_file()]
+                raise InputError(f"{text}: no {what} files match this pattern ({', '.join(sorted(suffixes))})")
+            files += matches
         elif value.is_dir():
             found = sorted(p for p in value.iterdir() if p.is_file() and p.suffix.lower() in suffixes)
             if not found:
@@ -85,9 +87,10 @@ def read_manifest(path: Path, source_key: str) -> list[Job]:
     base = path.parent
     try:
         if path.suffix.lower() in {".jsonl", ".ndjson"}:
-            rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            # utf-8-sig: spreadsheet programs ("CSV UTF-8") start the file with a byte-order mark.
+            rows = [json.loads(line) for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
         elif path.suffix.lower() == ".csv":
-            with open(path, newline="") as handle:
+            with open(path, newline="", encoding="utf-8-sig") as handle:
                 rows = list(csv.DictReader(handle))
         else:
             raise InputError(f"{path}: manifest must be .csv or .jsonl")
@@ -128,9 +131,11 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return k, n
 
 
-def build_jobs(refs: list[Path], sources: list[Path], output: Path | None, cross: bool, manifest: Path | None,
+def build_jobs(refs: list[Path], sources: list[Path], output: str | Path | None, cross: bool, manifest: Path | None,
                shard: str | None, kind: str, suffix: str = ".mp4") -> tuple[list[Job], bool]:
-    """The (sharded) job list and whether this is a batch (several jobs, -o is a folder)."""
+    """The (sharded) job list and whether this is a batch (several jobs, -o is a folder).
+
+    `output` keeps the user's text: a trailing slash names a folder even when it does not exist yet."""
     source_key = "video" if kind == "video" else "audio"
     if manifest is not None:
         if refs or sources:
@@ -145,7 +150,9 @@ def build_jobs(refs: list[Path], sources: list[Path], output: Path | None, cross
                      cross, source_key)
         jobs = [Job(r, s, Path()) for r, s in pairs]
     batch = len(jobs) > 1 or manifest is not None
-    folder = output if (batch or (output is not None and output.is_dir())) else None
+    folder_wanted = output is not None and (batch or wants_folder(output))
+    output = Path(output) if output is not None else None
+    folder = output if folder_wanted else None
     if batch and output is not None and output.suffix.lower() == ".mp4":
         raise InputError(f"-o {output}: several items need an output folder, not a file name")
     resolved = []
@@ -186,28 +193,53 @@ def is_done(path: Path) -> bool:
 @dataclass
 class ItemResult:
     job: Job
-    status: str  # done | skipped | failed
+    status: str  # ok | skipped | error (the words of the --json schema)
     seconds: float = 0.0
     error: str = ""
     exit_code: int = 0
 
 
+def run_item(job: Job, options: RenderOptions, reporter, skip_existing: bool,
+             run_one: Callable[[Job, RenderOptions, object], Path]) -> ItemResult:
+    """Run one job (or skip it) and write its --json line; a failure is returned, not raised.
+
+    `reporter` is the item's own (its `details` get the frames, fps and engine the job measured)."""
+    started = time.monotonic()
+    if skip_existing and job.output is not None and is_done(job.output):
+        reporter.info(f"skipped {job.output}: already done")
+        result = ItemResult(job, "skipped")
+    else:
+        try:
+            written = run_one(job, _with_overrides(options, job, skip_existing), reporter)
+            if written is not None:
+                job = replace(job, output=written)
+            result = ItemResult(job, "ok", time.monotonic() - started)
+        except AniportraitError as exc:
+            result = ItemResult(job, "error", time.monotonic() - started, str(exc), exc.exit_code)
+    reporter.emit_item(result.status, ref=job.ref, source=job.source, output=job.output,
+                       elapsed_s=round(result.seconds, 2), error=result.error or None, exit_code=result.exit_code)
+    return result
+
+
+def run_single(job: Job, options: RenderOptions, reporter, skip_existing: bool,
+               run_one: Callable[[Job, RenderOptions, object], Path]) -> None:
+    """One item: its JSON line like a batch item's, and a failure raised for the CLI to print and exit with."""
+    result = run_item(job, options, reporter, skip_existing, run_one)
+    if result.status == "error":
+        error = AniportraitError(result.error)
+        error.exit_code = result.exit_code
+        error.json_reported = True  # the item line above already carries it
+        raise error
+
+
 def run_batch(jobs: list[Job], options: RenderOptions, reporter, skip_existing: bool, fail_fast: bool,
               run_one: Callable[[Job, RenderOptions, object], Path], batch: bool) -> int:
     """Run every job; returns the exit code (0 all done or skipped, else the worst item's code)."""
-    if not batch:
-        job = jobs[0] if jobs else None
-        if job is None:
-            reporter.info("nothing to do in this shard")
-            return 0
-        if skip_existing and is_done(job.output):
-            reporter.info(f"skipped {job.output}: already done")
-            reporter.emit_json({"status": "skipped", "output": str(job.output)})
-            return 0
-        run_one(job, _with_overrides(options, job, skip_existing), reporter)
-        return 0
     if not jobs:
         reporter.info("nothing to do in this shard")
+        return 0
+    if not batch:
+        run_single(jobs[0], options, reporter, skip_existing, run_one)
         return 0
     for job in jobs:
         job.output.parent.mkdir(parents=True, exist_ok=True)
@@ -215,33 +247,26 @@ def run_batch(jobs: list[Job], options: RenderOptions, reporter, skip_existing: 
     with reporter.progress() as bar:
         overall = bar.add(f"{len(jobs)} items", len(jobs))
         for job in jobs:
-            started = time.monotonic()
-            if skip_existing and is_done(job.output):
-                results.append(ItemResult(job, "skipped"))
-            else:
-                item = reporter.for_item()
-                try:
-                    run_one(job, _with_overrides(options, job, skip_existing), item)
-                    results.append(ItemResult(job, "done", time.monotonic() - started))
-                except AniportraitError as exc:
-                    results.append(ItemResult(job, "failed", time.monotonic() - started, str(exc), exc.exit_code))
-                    reporter.error(f"{job.name}: {exc}")
-                except KeyboardInterrupt:
+            item = reporter.for_item()
+            try:
+                result = run_item(job, options, item, skip_existing, run_one)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # a bug in one item must not lose the whole batch
+                if reporter.debug:
                     raise
-                except Exception as exc:  # a bug in one item must not lose the whole batch
-                    if reporter.debug:
-                        raise
-                    results.append(ItemResult(job, "failed", time.monotonic() - started, f"internal error: {exc!r}", 1))
-                    reporter.error(f"{job.name}: internal error: {exc!r} (rerun it alone with --debug)")
-            result = results[-1]
-            reporter.emit_json({"status": result.status, "ref": str(job.ref), "source": str(job.source),
-                                "output": str(job.output), "elapsed_s": round(result.seconds, 2),
-                                **({"error": result.error, "exit_code": result.exit_code} if result.error else {})})
+                result = ItemResult(job, "error", item.elapsed_s, f"internal error: {exc!r} (rerun it alone with --debug)", 1)
+                item.emit_item("error", ref=job.ref, source=job.source, output=job.output,
+                               elapsed_s=round(result.seconds, 2), error=result.error, exit_code=1)
+            if result.status == "error":
+                reporter.error(f"{job.name}: {result.error}")
+            results.append(result)
             bar.advance(overall)
-            if fail_fast and result.status == "failed":
+            if fail_fast and result.status == "error":
                 break
-    _summary(results, len(jobs), reporter)
-    return max((r.exit_code for r in results), default=0)
+    code = max((r.exit_code for r in results), default=0)
+    _summary(results, len(jobs), reporter, code)
+    return code
 
 
 def _with_overrides(options: RenderOptions, job: Job, skip_existing: bool) -> RenderOptions:
@@ -251,19 +276,24 @@ def _with_overrides(options: RenderOptions, job: Job, skip_existing: bool) -> Re
     return replace(options, **values) if values else options
 
 
-def _summary(results: list[ItemResult], total: int, reporter) -> None:
+def _summary(results: list[ItemResult], total: int, reporter, exit_code: int) -> None:
     from rich.table import Table
 
-    counts = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "skipped", "error")}
+    not_run = total - len(results)
     if not reporter.quiet:
         table = Table(title="batch", show_lines=False)
         for column in ("item", "status", "seconds", "output / error"):
             table.add_column(column, overflow="fold")
-        colours = {"done": "green", "skipped": "cyan", "failed": "red"}
+        colours = {"ok": "green", "skipped": "cyan", "error": "red"}
         for r in results:
             table.add_row(r.job.name, f"[{colours[r.status]}]{r.status}[/]", f"{r.seconds:.1f}",
                           r.error if r.error else str(r.job.output))
         reporter.console.print(table)
-    not_run = total - len(results)
-    reporter.info(f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed"
+    reporter.info(f"{counts['ok']} done, {counts['skipped']} skipped, {counts['error']} failed"
                   + (f", {not_run} not run (--fail-fast)" if not_run else "") + f" in {reporter.elapsed_s:.1f} s")
+    reporter.emit_json({"status": "error" if exit_code else "ok", "items": total, "ok": counts["ok"],
+                        "skipped": counts["skipped"], "failed": counts["error"], "not_run": not_run,
+                        "elapsed_s": round(reporter.elapsed_s, 2),
+                        "error": f"{counts['error']} of {total} items failed" if exit_code else None,
+                        "exit_code": exit_code}, kind="summary")

@@ -28,7 +28,8 @@ def run(video: Path, audio: Path | None, reporter) -> None:
     report = measure(video, audio, reporter)
     for line in report.describe():
         reporter.info(line)
-    reporter.emit_json({"status": "ok", "video": str(video), **report_fields(report)})
+    reporter.emit_json({"status": "ok", "source": str(video), **report_fields(report), "error": None,
+                        "exit_code": 0 if report.passed else 1}, kind="sync")
     if not report.passed:
         # A measurement, not an error: the exit code lets scripts gate on it.
         raise typer.Exit(1)

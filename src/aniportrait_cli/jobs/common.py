@@ -102,7 +102,8 @@ class FrameSink:
 
 def finish(reporter, output: Path, num_frames: int, fps: float, engine: str, options: RenderOptions | None = None,
            audio: Path | None = None) -> None:
-    """The closing line (where the output is, how long it took), the --json summary and the --report check."""
+    """The closing line (where the output is, how long it took), the --report check, and the figures for the
+    item's --json line (written by the batch runner, which also knows the item's inputs)."""
     extra = {}
     if options is not None and options.report:
         from aniportrait_cli.jobs.check_sync import measure, report_fields
@@ -114,9 +115,8 @@ def finish(reporter, output: Path, num_frames: int, fps: float, engine: str, opt
     seconds = num_frames / fps
     reporter.info(f"wrote {output} ({num_frames} frames, {seconds:.2f} s at {fps:g} fps, {engine} engine) "
                   f"in {reporter.elapsed_s:.1f} s")
-    reporter.emit_json({"status": "ok", "output": str(output), "frames": num_frames, "fps": fps,
-                        "duration_s": round(seconds, 3), "engine": engine, "elapsed_s": round(reporter.elapsed_s, 2),
-                        **extra})
+    reporter.details.update(output=str(output), frames=num_frames, fps=fps, duration_s=round(seconds, 3),
+                            engine=engine, **extra)
 
 
 ProgressFn = Callable[[int, int | None], None]

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from aniportrait_cli.errors import InputError
 from aniportrait_cli.jobs.options import Device, DType
+
+# The `neural` extra: the default install is the weightless tool and never imports these.
+NEURAL_LIBRARIES = ("torch", "diffusers", "transformers", "safetensors")
+NEURAL_INSTALL_HINT = ('pipx inject aniportrait-cli torch diffusers transformers safetensors, or '
+                       'pip install "aniportrait-cli[neural]"')
+
+
+def missing_neural_libraries() -> list[str]:
+    """The neural engine's libraries that are not installed (looked up, not imported: that takes seconds)."""
+    return [name for name in NEURAL_LIBRARIES if importlib.util.find_spec(name) is None]
 
 
 def gpu_available() -> str | None:

@@ -14,7 +14,7 @@ import numpy as np
 from aniportrait_cli.errors import InputError
 from aniportrait_cli.jobs.common import FrameSink, Reference, finish, fit_motion, load_reference
 from aniportrait_cli.jobs.options import RenderOptions
-from aniportrait_cli.jobs.outputs import check_output, default_output
+from aniportrait_cli.jobs.outputs import check_output, resolve_output
 from aniportrait_cli.motion import Motion
 
 TEMPLATE_FPS = 30.0
@@ -43,7 +43,7 @@ def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path |
 
     suffix = "__preview.mp4" if preview else "__edit.mp4"
     name_parts = (ref, source) if ref is not None else (source,)
-    output = check_output(output or default_output(*name_parts, suffix=suffix), options.overwrite)
+    output = check_output(resolve_output(output, *name_parts, suffix=suffix), options.overwrite)
     reference, motion_obj, audio_path = _reference_and_motion(ref, audio, video, motion, options, reporter)
     num_frames = max(1, int(np.ceil(motion_obj.duration_s * options.fps - 1e-9)))
     motion_obj = fit_motion(motion_obj, options.fps, num_frames)

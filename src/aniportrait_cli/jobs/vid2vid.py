@@ -8,14 +8,14 @@ import numpy as np
 
 from aniportrait_cli.jobs.common import finish, fit_motion, load_reference
 from aniportrait_cli.jobs.options import RenderOptions
-from aniportrait_cli.jobs.outputs import check_output, default_output
+from aniportrait_cli.jobs.outputs import check_output, resolve_output
 
 
 def run(ref: Path, video: Path, output: Path | None, options: RenderOptions, reporter) -> Path:
     from aniportrait_cli.jobs.rendering import motion_from_video, pick_engine, render_motion
     from aniportrait_cli.media import VideoReader
 
-    output = check_output(output or default_output(ref, video), options.overwrite)
+    output = check_output(resolve_output(output, ref, video), options.overwrite)
     reader = VideoReader(video)
     reference = load_reference(ref, options.size, reporter)
     pick_engine(options, reporter)

@@ -131,6 +131,9 @@ class FaceLandmarkExtractor:
     ):
         if mode not in ("image", "video"):
             raise ValueError(f"mode must be 'image' or 'video', got {mode!r}")
+        from aniportrait_cli.landmarks.mediapipe_import import import_mediapipe
+
+        import_mediapipe()  # without matplotlib (see there)
         from mediapipe.tasks.python import BaseOptions, vision
 
         self.mode = mode

@@ -250,6 +250,8 @@ class Lmk2VideoPipeline:
             ("image_encoder", lambda: load_image_encoder(files.image_encoder_dir, dtype, target("image_encoder"))),
         ]
         modules = {}
+        if progress is not None:
+            progress("load", 0, len(steps))  # announced before the first (slowest) module loads
         for i, (name, load) in enumerate(steps):
             modules[name] = load()
             if progress is not None:
@@ -353,6 +355,8 @@ class Lmk2VideoPipeline:
 
         total = len(scheduler.timesteps) * len(windows)
         done = 0
+        if progress is not None:
+            progress("denoise", 0, total)  # a one-window CPU job spends minutes in its first unit
         with self.denoising_unet.reference_attention(reference.bank, batch_mask):
             for i, t in enumerate(scheduler.timesteps):
                 noise_pred = torch.zeros(
@@ -400,6 +404,8 @@ class Lmk2VideoPipeline:
         num_frames = latents.shape[2]
         collected: list[torch.Tensor] = []
         frames_u8: np.ndarray | None = None
+        if progress is not None:
+            progress("decode", 0, num_frames)
         for start in range(0, num_frames, self.decode_chunk_size):
             z = latents[0, :, start : start + self.decode_chunk_size].permute(1, 0, 2, 3) / VAE_SCALING_FACTOR
             with self._use("vae", "vae_decode"):

@@ -83,6 +83,24 @@ def probe(path: str | Path) -> MediaInfo:
     )
 
 
+def video_stream_frames(path: str | Path) -> int | None:
+    """Number of frames of the first video stream, counted by a stream copy (reads packets, decodes nothing).
+
+    The container's duration can be longer than the video: an audio track that runs past the last frame
+    extends it, so a frame total guessed from it overshoots.
+    """
+    result = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:v:0",
+         "-c", "copy", "-f", "null", "-progress", "pipe:1", "-"],
+        capture_output=True, text=True, errors="replace",
+    )
+    counts = [int(value) for key, _, value in (line.partition("=") for line in result.stdout.splitlines())
+              if key == "frame" and value.strip().isdigit()]
+    if result.returncode != 0 or not counts or counts[-1] <= 0:
+        return None
+    return counts[-1]
+
+
 def run_ffmpeg(args: list[str], what: str) -> None:
     """Run ffmpeg to completion; RuntimeFailure with its last message line if it fails."""
     result = subprocess.run(

@@ -21,7 +21,7 @@ import numpy as np
 
 from aniportrait_cli.errors import InputError, RuntimeFailure
 from aniportrait_cli.media.atomic import temporary_sibling
-from aniportrait_cli.media.ffmpeg import MediaInfo, ffmpeg_exe, probe
+from aniportrait_cli.media.ffmpeg import MediaInfo, ffmpeg_exe, probe, video_stream_frames
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class VideoInfo:
     width: int
     height: int
     fps: float
-    duration_s: float
+    duration_s: float  # of the video stream (the container's can be longer: audio past the last frame)
     has_audio: bool
 
     @property
@@ -47,7 +47,9 @@ class VideoReader:
         if not info.has_video or not info.width:
             raise InputError(f"{self.path}: has no video stream; give a video file (mp4, mov, webm, ...)")
         source_fps = info.fps or 25.0
-        self.info = VideoInfo(self.path, info.width, info.height, fps or source_fps, info.duration_s or 0.0, info.has_audio)
+        stream_frames = video_stream_frames(self.path)
+        duration = stream_frames / source_fps if stream_frames else (info.duration_s or 0.0)
+        self.info = VideoInfo(self.path, info.width, info.height, fps or source_fps, duration, info.has_audio)
         self._num_frames: int | None = None
 
     @property
@@ -106,11 +108,19 @@ def _count_frames(path: Path, fps: float) -> int:
     return len(process.stdout)
 
 
-class VideoWriter:
-    """H.264 (yuv420p, faststart) mp4 that plays in browsers, with the audio of `audio_path` as AAC.
+# BT.709 TV range, converted and tagged, so players neither guess (BT.601 for small sizes) nor shift colours.
+COLOUR_TAGS = ["-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv"]
+AUDIO_RATE = 48000
+AUDIO_BITRATE = "160k"
 
-    Frames are RGB uint8 (H, W, 3) of the size given at construction; odd sizes are padded by one pixel because
-    yuv420p needs even dimensions. With `num_frames` known, the audio is padded/cut to exactly num_frames / fps.
+
+class VideoWriter:
+    """H.264 (yuv420p, BT.709 TV range, faststart) mp4 that plays in browsers, with the audio of `audio_path` as
+    AAC at 48 kHz whatever the input's rate.
+
+    Frames are RGB uint8 (H, W, 3) of the size given at construction; an odd size gets its last row/column
+    repeated, because yuv420p needs even dimensions. With `num_frames` known, the audio is padded/cut to exactly
+    num_frames / fps.
     """
 
     def __init__(
@@ -126,19 +136,23 @@ class VideoWriter:
     ):
         self.path = Path(path)
         self.width, self.height, self.fps = int(width), int(height), float(fps)
+        self._pad = ((0, self.height % 2), (0, self.width % 2), (0, 0))
         self.num_frames = num_frames
         self.frames_written = 0
         self._tmp = temporary_sibling(self.path)
         self._log = tempfile.TemporaryFile()
         command = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-                   "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{self.width}x{self.height}", "-r", repr(self.fps),
+                   "-f", "rawvideo", "-pix_fmt", "rgb24",
+                   "-s", f"{self.width + self.width % 2}x{self.height + self.height % 2}", "-r", repr(self.fps),
                    "-i", "-"]
         if audio_path is not None:
-            command += ["-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", "192k"]
+            command += ["-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac", "-b:a", AUDIO_BITRATE,
+                        "-ar", str(AUDIO_RATE)]
             if num_frames is not None:
                 command += ["-af", "apad", "-t", f"{num_frames / self.fps:.6f}"]
-        command += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
-                    "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4", str(self._tmp)]
+        command += ["-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p", *COLOUR_TAGS,
+                    "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
+                    "-movflags", "+faststart", "-f", "mp4", str(self._tmp)]
         try:
             self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
         except OSError as exc:
@@ -147,6 +161,8 @@ class VideoWriter:
     def write(self, frame: np.ndarray) -> None:
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
             raise ValueError(f"frame {frame.shape} {frame.dtype} does not match {self.height}x{self.width}x3 uint8")
+        if self._pad != ((0, 0), (0, 0), (0, 0)):
+            frame = np.pad(frame, self._pad, mode="edge")
         try:
             self._process.stdin.write(np.ascontiguousarray(frame).tobytes())
         except (BrokenPipeError, OSError):

@@ -1,17 +1,17 @@
 """The CLI's Reporter, pointed at a web page: messages into the page's log (and the server's stderr), progress
-bars into the page's progress display. Jobs cannot tell the difference."""
+into the page's progress display (and the CLI's plain progress lines in the server's log). Jobs cannot tell the
+difference."""
 
 from __future__ import annotations
 
 import io
-import itertools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
 
-from aniportrait_cli.cli.report import ProgressBar, Reporter
+from aniportrait_cli.cli.report import PlainProgress, ProgressBar, Reporter
 
 # (fraction done or None when unknown, what is happening)
 ShowProgress = Callable[[float | None, str], None]
@@ -23,53 +23,39 @@ class PageReporter(Reporter):
         self._log = io.StringIO()
         self._show_progress = show_progress
         self.console = Console(file=_Tee(self._log, sys.stderr), highlight=False, soft_wrap=True)
+        self.out = self.console  # a job's results belong in the page too, not on the server's stdout
 
     @property
     def text(self) -> str:
-        """Everything the job said: notes, the closing `wrote ...` line, or the `error: ...` line."""
+        """Everything the job said: notes, results, the closing `wrote ...` line, or the `error: ...` line."""
         return self._log.getvalue().strip()
 
     @contextmanager
     def progress(self) -> Iterator[ProgressBar]:
-        yield PageProgressBar(self._show_progress)
+        yield ProgressBar(PageProgress(self._show_progress))
 
 
-class PageProgressBar(ProgressBar):
-    """Same handle as the CLI's bar (add / advance / update / callback); the latest change is what the page shows."""
+class PageProgress(PlainProgress):
+    """The CLI's plain progress lines for the server's log; every change also goes to the page's bar."""
 
     def __init__(self, show: ShowProgress):
-        super().__init__(None)
+        super().__init__(sys.stderr)
         self._show = show
-        self._ids = itertools.count()
-        self._state: dict[int, list] = {}  # task -> [description, completed, total]
 
-    def add(self, description: str, total: float | None) -> int:
-        task = next(self._ids)
-        self._state[task] = [description, 0.0, total]
-        sys.stderr.write(f"{description}...\n")  # the server's log shows each stage as it starts
-        self._redraw(task)
-        return task
+    def add_task(self, description: str, total: float | None = None) -> int:
+        task_id = super().add_task(description, total)
+        self._redraw(task_id)
+        return task_id
 
-    def advance(self, task: int | None, amount: float = 1) -> None:
-        if task in self._state:
-            self._state[task][1] += amount
-            self._redraw(task)
+    def update(self, task_id: int, completed: float | None = None, total: float | None = None, **fields) -> None:
+        super().update(task_id, completed=completed, total=total, **fields)
+        self._redraw(task_id)
 
-    def update(self, task: int | None, **fields) -> None:
-        state = self._state.get(task)
-        if state is None:
-            return
-        for index, name in enumerate(("description", "completed", "total")):
-            if name in fields:
-                state[index] = fields[name]
-        self._redraw(task)
-
-    def remove_all(self) -> None:
-        self._state.clear()
-
-    def _redraw(self, task: int) -> None:
-        description, done, total = self._state[task]
-        self._show(min(1.0, done / total) if total else None, description)
+    def _redraw(self, task_id: int) -> None:
+        task = self._tasks.get(task_id)
+        if task is not None:
+            total = task["total"]
+            self._show(min(1.0, task["completed"] / total) if total else None, task["description"])
 
 
 class _Tee(io.TextIOBase):

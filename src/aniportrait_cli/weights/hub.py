@@ -2,15 +2,14 @@
 
 Without a network, each hub call made with HF_HUB_OFFLINE unset retries for ~23 s. Nothing in aniportrait needs
 the network except `weights download`, so every other command sets offline mode before the hub libraries are
-imported, and `weights download` probes the endpoint first and fails within a second when it is unreachable.
+imported, and `weights download` probes the endpoint first (through the hub client, proxies included) and fails within seconds
+when it is unreachable.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import sys
-from urllib.parse import urlparse
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 HUB_MODULES = ("huggingface_hub", "transformers", "diffusers")
@@ -35,13 +34,18 @@ def hub_modules_already_imported() -> bool:
     return any(name in sys.modules for name in HUB_MODULES)
 
 
-def reachable(timeout_s: float = 2.0) -> tuple[bool, str]:
-    """Can we open a TCP connection to the hub endpoint? (reason string when not)."""
-    url = urlparse(endpoint())
-    host = url.hostname or ""
-    port = url.port or (443 if url.scheme == "https" else 80)
+def reachable(timeout_s: float = 3.0) -> tuple[bool, str]:
+    """Can the hub client reach the endpoint? (reason string when not).
+
+    One request through the hub client's own HTTP session, so HTTPS_PROXY / NO_PROXY, HF_ENDPOINT mirrors and
+    the client's certificates apply exactly as for the download itself.
+    """
+    from huggingface_hub.utils import get_session
+
+    url = endpoint() + "/api/models?limit=1"
     try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True, ""
-    except OSError as exc:
-        return False, f"cannot reach {url.scheme}://{host} ({exc.strerror or exc.__class__.__name__})"
+        get_session().head(url, timeout=timeout_s)
+    except Exception as exc:  # requests and httpx raise different types; any failure means unreachable
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        return False, f"cannot reach {endpoint()} ({exc.__class__.__name__}{': ' + detail[:160] if detail else ''})"
+    return True, ""

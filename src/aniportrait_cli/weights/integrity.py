@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import struct
 import zipfile
 from pathlib import Path
@@ -75,28 +76,54 @@ def sha256_of(path: Path, progress=None) -> str:
     return digest.hexdigest()
 
 
-def _record_file(path: Path) -> Path:
-    return path.parent / RECORD_NAME
+def _cache_blob_sha256(path: Path) -> str | None:
+    """Large files in the Hugging Face cache are links to blobs/<sha256>: the cache's own record of the hash."""
+    target = path.resolve()
+    if target != path.absolute() and target.parent.name == "blobs" and re.fullmatch(r"[0-9a-f]{64}", target.name):
+        return target.name
+    return None
+
+
+def _record_location(path: Path) -> tuple[Path, str]:
+    """(record file, key) for the hashes of downloaded files.
+
+    Next to the file in a --weights-dir folder; for files in the Hugging Face cache, outside it (in HF_HOME), so
+    `hf cache` never lists it as a repository file.
+    """
+    from aniportrait_cli.weights.registry import cache_root
+
+    root = cache_root()
+    try:
+        relative = path.absolute().relative_to(root)
+    except ValueError:
+        return path.parent / RECORD_NAME, path.name
+    return root.parent / RECORD_NAME, relative.as_posix()
 
 
 def recorded_hash(path: Path) -> dict | None:
     """The size and sha256 recorded for this file when it was downloaded (hub metadata), if any."""
-    record = _record_file(path)
-    if not record.is_file():
-        return None
-    try:
-        return json.loads(record.read_text()).get(path.name)
-    except ValueError:
-        return None
+    record, key = _record_location(path)
+    if record.is_file():
+        try:
+            found = json.loads(record.read_text()).get(key)
+        except ValueError:
+            found = None
+        if found:
+            return found
+    blob_sha = _cache_blob_sha256(path)
+    return {"sha256": blob_sha} if blob_sha else None
 
 
 def record_hash(path: Path, sha256: str, size: int) -> None:
-    record = _record_file(path)
+    if _cache_blob_sha256(path) == sha256:
+        return  # the cache already names the blob by this hash
+    record, key = _record_location(path)
     try:
         data = json.loads(record.read_text()) if record.is_file() else {}
     except ValueError:
         data = {}
-    data[path.name] = {"sha256": sha256, "size": size}
+    data[key] = {"sha256": sha256, "size": size}
+    record.parent.mkdir(parents=True, exist_ok=True)
     tmp = record.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
     tmp.replace(record)
