@@ -42,6 +42,9 @@ def test_audio_to_video_upload_to_finished_mp4_of_the_audio_length(server, clien
     assert abs(load_audio(video).duration_s - VOICE_S) < 1 / FPS + 0.03
     names = sorted(p.rsplit("/", 1)[-1] for p in downloads)
     assert names == ["face__voice.mp4", "motion.npz"]
+    # The page showed the progress; the server's log has the CLI's plain progress lines.
+    frames = math.ceil(VOICE_S * FPS)
+    assert f"Rendering: {frames}/{frames} (100%)" in "".join(server.stderr_lines), server.stderr_lines
 
 
 def test_bad_input_shows_the_cli_error_line(client, inputs, tmp_path):

@@ -329,9 +329,9 @@ class Share(str, Enum):
 @app.command("ui", epilog=examples("aniportrait ui", "aniportrait ui --port 8000", "aniportrait ui --host 0.0.0.0  # reachable from your network"))
 @handle_errors
 def ui(
-    host: Annotated[str, typer.Option(help="Address to listen on. Anything but localhost makes the page reachable from other machines: give it explicitly, e.g. 0.0.0.0.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 7860,
-    share: Annotated[Share, typer.Option(help="Public share links (a tunnel through a third-party server) are never made: your portraits and voices stay on your machine.")] = Share.never,
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to listen on. Anything but localhost makes the page reachable from other machines: give it explicitly, e.g. 0.0.0.0.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", min=1, max=65535, help="Port to listen on.")] = 7860,
+    share: Annotated[Share, typer.Option(metavar="never", help="Public share links (a tunnel through a third-party server) are never made: your portraits and voices stay on your machine.")] = Share.never,
     debug: DebugOpt = False,
     reporter=None,
 ) -> None:
