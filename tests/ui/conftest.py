@@ -16,10 +16,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from aniportrait_cli.weights.registry import WEIGHTS_DIR_ENV
 from tests.media_factory import write_syllables
 
 STARTUP_TIMEOUT_S = 120
 VOICE_S = 1.7
+# The server's weights folder (as the CLI's, from ANIPORTRAIT_WEIGHTS_DIR): none, whatever this machine has.
+NO_WEIGHTS = "/nonexistent/aniportrait-weights"
 
 
 @dataclass
@@ -49,7 +52,7 @@ def free_port() -> int:
 def start_server(*args: str) -> Server:
     pytest.importorskip("gradio", reason="the ui extra is not installed: pip install -e '.[ui]'")
     # A closed page is noticed when its heartbeat stops: every second here instead of Gradio's 15 s.
-    env = {**os.environ, "COLUMNS": "200", "GRADIO_HEARTBEAT_INTERVAL": "1"}
+    env = {**os.environ, "COLUMNS": "200", "GRADIO_HEARTBEAT_INTERVAL": "1", WEIGHTS_DIR_ENV: NO_WEIGHTS}
     process = subprocess.Popen([sys.executable, "-m", "aniportrait_cli", "ui", *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env)
     stderr_lines: list[str] = []

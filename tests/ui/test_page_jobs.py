@@ -8,7 +8,7 @@ import pytest
 
 from aniportrait_cli.media import VideoReader, load_audio
 from tests.cli.run import aniportrait
-from tests.ui.conftest import VOICE_S
+from tests.ui.conftest import NO_WEIGHTS, VOICE_S
 
 FPS = 25
 # The audio tab's inputs after the two files: head pose, pose file, then the Settings accordion.
@@ -102,3 +102,12 @@ def test_video_to_video_at_the_driving_rate(client, inputs, media_dir, tmp_path)
     reader = VideoReader(video)
     assert reader.fps == 25 and reader.num_frames == 25 and reader.info.has_audio
     assert sorted(p.rsplit("/", 1)[-1] for p in downloads) == ["face__drive.mp4", "motion.npz"]
+
+
+def test_neural_without_weights_says_how_to_get_them(client, inputs):
+    """The server's --weights-dir (here from ANIPORTRAIT_WEIGHTS_DIR, as for the CLI) has no weights."""
+    settings = {**CLASSIC_SMALL, "engine": "neural"}
+    video, _, log = client.predict(upload(inputs / "face.png"), upload(inputs / "voice.wav"), "own motion", None,
+                                   *settings.values(), api_name="/audio2vid")
+    assert video is None and log.startswith("error: ") and "aniportrait weights download" in log, log
+    assert NO_WEIGHTS in log

@@ -332,13 +332,14 @@ def ui(
     host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to listen on. Anything but localhost makes the page reachable from other machines: give it explicitly, e.g. 0.0.0.0.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(metavar="PORT", min=1, max=65535, help="Port to listen on.")] = 7860,
     share: Annotated[Share, typer.Option(metavar="never", help="Public share links (a tunnel through a third-party server) are never made: your portraits and voices stay on your machine.")] = Share.never,
+    weights_dir: WeightsDirOpt = None,
     debug: DebugOpt = False,
     reporter=None,
 ) -> None:
     """The web page: the same jobs in a browser tab (needs the ui extra: pip install 'aniportrait-cli\\[ui]')."""
     from aniportrait_cli.ui.server import serve
 
-    serve(host, port, reporter)
+    serve(host, port, weights_dir, reporter)
 
 
 def _plain_metavars() -> None:

@@ -35,10 +35,12 @@ class Result:
 
 
 class Actions:
-    """One per server: the workspace and the models loaded so far (kept between jobs, like a batch does)."""
+    """One per server: the workspace, the weights folder (the CLI's --weights-dir) and the models loaded so far
+    (kept between jobs, like a batch does)."""
 
-    def __init__(self, workspace: Workspace):
+    def __init__(self, workspace: Workspace, weights_dir: Path | None = None):
         self.workspace = workspace
+        self.weights_dir = weights_dir
         self._models: dict = {}
 
     def audio_to_video(self, session: str, show: ShowProgress, portrait: str | None, audio: str | None,
@@ -106,8 +108,8 @@ class Actions:
         self.workspace.end_session(session)
 
     def _options(self, settings: RenderOptions, folder: Path) -> RenderOptions:
-        """The page's settings plus what the server decides: where the motion file goes, the loaded models."""
-        return replace(settings, save_motion=folder / "motion.npz", extra=self._models)
+        """The page's settings plus what the server decides: weights, where the motion file goes, loaded models."""
+        return replace(settings, weights_dir=self.weights_dir, save_motion=folder / "motion.npz", extra=self._models)
 
     def _run(self, session: str, show: ShowProgress, job: Callable[[Path, PageReporter], list[Path]],
              *uploads: str | None) -> Result:

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import time
+from pathlib import Path
 
 from aniportrait_cli.errors import InputError
 
@@ -47,7 +48,7 @@ def check_port(host: str, port: int) -> None:
                              "choose another port with --port") from None
 
 
-def serve(host: str, port: int, reporter) -> None:
+def serve(host: str, port: int, weights_dir: Path | None, reporter) -> None:
     if importlib.util.find_spec("gradio") is None:
         raise InputError(INSTALL_HINT)
     check_port(host, port)
@@ -64,7 +65,7 @@ def serve(host: str, port: int, reporter) -> None:
         from aniportrait_cli.ui.actions import Actions
         from aniportrait_cli.ui.page import build_page
 
-        page = build_page(Actions(workspace))
+        page = build_page(Actions(workspace, weights_dir))
         page.queue(default_concurrency_limit=1)
         page.launch(server_name=host, server_port=port, share=False, prevent_thread_lock=True, quiet=True,
                     show_error=True, ssr_mode=False, run_history=False)  # its history can upload runs to a hub
