@@ -16,6 +16,7 @@ INTRO = ("# aniportrait\nOne portrait plus speech or singing becomes a talking, 
          "that is deleted when you close this page or stop the server: download what you want to keep.")
 POSE_TEMPLATE_TYPES = [".npy", ".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v"]
 SOURCE_TYPES = ["audio", "video", ".npz"]
+CSS = ".aligned textarea { font-family: ui-monospace, monospace; }"  # check-sync's report is a column layout
 
 
 def build_page(actions: Actions) -> gr.Blocks:
@@ -114,7 +115,7 @@ def build_page(actions: Actions) -> gr.Blocks:
                                          type="filepath", sources=["upload"])
                         run = gr.Button("Measure lip sync", variant="primary")
                     with gr.Column():
-                        report = gr.Textbox(label="Report", lines=8, interactive=False)
+                        report = gr.Textbox(label="Report", lines=8, interactive=False, elem_classes="aligned")
 
                 def check_sync(video, audio, request: gr.Request, progress=gr.Progress()):
                     return actions.check_sync(request.session_hash, show(progress), video, audio).log

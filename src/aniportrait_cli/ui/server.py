@@ -63,12 +63,12 @@ def serve(host: str, port: int, weights_dir: Path | None, reporter) -> None:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         from aniportrait_cli.ui.actions import Actions
-        from aniportrait_cli.ui.page import build_page
+        from aniportrait_cli.ui.page import CSS, build_page
 
         page = build_page(Actions(workspace, weights_dir))
         page.queue(default_concurrency_limit=1)
         page.launch(server_name=host, server_port=port, share=False, prevent_thread_lock=True, quiet=True,
-                    show_error=True, ssr_mode=False, run_history=False)  # its history can upload runs to a hub
+                    show_error=True, ssr_mode=False, run_history=False, css=CSS)  # its history can upload runs to a hub
         print(startup_line(host, port), flush=True)
         reporter.info(f"files of this server: {workspace.root} (deleted when it stops)")
         while True:
