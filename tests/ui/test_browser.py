@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from aniportrait_cli.ui.page import TABS
+pytest.importorskip("gradio", reason="the ui extra is not installed: pip install -e '.[ui]'")
+from aniportrait_cli.ui.page import TABS  # noqa: E402 (needs gradio)
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
