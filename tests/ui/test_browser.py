@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 pytest.importorskip("gradio", reason="the ui extra is not installed: pip install -e '.[ui]'")
-from aniportrait_cli.ui.page import TABS  # noqa: E402 (needs gradio)
+from aniportrait_cli.ui.page import TABS  # after the skip: importing the page needs gradio
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
@@ -20,7 +20,7 @@ def headless(browser: str, profile, *args: str) -> subprocess.CompletedProcess:
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          f"--user-data-dir={profile}", "--window-size=1400,1000", "--virtual-time-budget=20000", *args],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True, text=True, timeout=120, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from tests.ui.conftest import NO_WEIGHTS, VOICE_S
 
 FPS = 25
 # The audio tab's inputs after the two files: head pose, pose file, then the Settings accordion.
-CLASSIC_SMALL = dict(engine="classic", seed=42, fps=FPS, size=128, steps=25, cfg=3.5, fast=False)
+CLASSIC_SMALL = {"engine": "classic", "seed": 42, "fps": FPS, "size": 128, "steps": 25, "cfg": 3.5, "fast": False}
 
 
 @pytest.fixture(scope="module")
