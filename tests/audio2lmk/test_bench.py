@@ -25,3 +25,16 @@ def test_shared_conv_and_compat_options():
     torch.set_num_threads(threads)
     assert results["compat"] and results["shared_conv"]
     assert results["frames"] == 180
+
+
+def test_hybrid_bench_times_every_stage(tmp_path, capsys):
+    from aniportrait_cli.audio2lmk.tiny import write_tiny_checkpoints
+    from aniportrait_cli.bench import hybrid
+
+    write_tiny_checkpoints(tmp_path, seed=0)
+    threads = torch.get_num_threads()
+    results = hybrid.main(["--weights-dir", str(tmp_path), "--seconds", "2", "--size", "64", "--threads", "1"])
+    torch.set_num_threads(threads)
+    assert set(results["parts"]) == {"load checkpoints", "reference face", "audio -> motion", "warp + encode"}
+    assert results["realtime_factor"] > 0 and results["seconds_audio"] > 1
+    assert "x real time" in capsys.readouterr().out

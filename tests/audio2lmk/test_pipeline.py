@@ -147,3 +147,35 @@ def test_half_precision_files_load_as_float32(tmp_path, checkpoints):
     half = Audio2LmkPipeline.from_pretrained(tmp_path / checkpoints[0].name, tmp_path / checkpoints[1].name)
     assert {p.dtype for m in (half.mesh_model, half.pose_model) for p in m.state_dict().values()} == {torch.float32}
     assert np.isfinite(half.head_pose(_speech_like(1.0), pose_style=1)).all()
+
+
+def test_identical_backbones_run_once(pipe):
+    """Both heads on one frozen backbone: the pose model reuses the mesh model's hidden states, same result."""
+    pose = randomize_(Audio2PoseModel(**TINY_POSE_CONFIG), seed=9)
+    backbone = pipe.mesh_model.audio_encoder.state_dict()
+    backbone["masked_spec_embed"] = backbone["masked_spec_embed"] + 1  # training-only: may differ
+    pose.audio_encoder.load_state_dict(backbone)
+    shared = Audio2LmkPipeline(pipe.mesh_model, pose)
+    assert shared.shares_backbone and not pipe.shares_backbone
+    samples = _speech_like(2.0)
+    together = shared.predict(samples, pose_style=3)
+    assert "pose conv" not in shared.last_timings and "pose encoder" not in shared.last_timings
+    alone = shared.head_pose(samples, pose_style=3)
+    np.testing.assert_allclose(together.head_pose, alone, atol=1e-6)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_faster_precisions_stay_close_to_fp32(pipe, precision):
+    import copy
+
+    samples = _speech_like(2.0)
+    reference = pipe.predict(samples, pose_style=3)
+    fast = Audio2LmkPipeline(copy.deepcopy(pipe.mesh_model), copy.deepcopy(pipe.pose_model), precision=precision)
+    if precision == "int8":  # the decode loop's attention projections are quantized too
+        assert all(hasattr(layer.self_attn, "step_projections") for layer in fast.pose_model.transformer_decoder.layers)
+    out = fast.predict(samples, pose_style=3)
+    for name in ("mesh_offsets", "head_pose"):
+        got, want = getattr(out, name), getattr(reference, name)
+        assert got.dtype == np.float32 and got.shape == want.shape
+        relative = np.abs(got - want).mean() / np.abs(want).mean()
+        assert 0 < relative < 0.1, (name, relative)

@@ -26,7 +26,9 @@ def test_weights_list_shows_sizes_and_locations(tmp_path):
     assert any(line.startswith("denoising_unet") and "3.4 GB" in line and "missing" in line for line in lines)
     assert "missing: sd-vae-ft-mse/diffusion_pytorch_model.safetensors" in result.stdout
     assert any(line.startswith("face_landmarker") and "packaged" in line for line in lines)
-    assert "denoising_unet" not in result.stderr and "required files missing" in result.stderr
+    assert "denoising_unet" not in result.stderr and "classic: ready" in result.stderr
+    assert "hybrid: 2 files missing; get them with `aniportrait weights download --engine hybrid" in result.stderr
+    assert "neural: 10 files missing" in result.stderr
 
 
 def test_weights_list_json_lines(tmp_path):

@@ -56,6 +56,10 @@ def test_json_lines_of_singles_errors_and_batches_share_one_schema(inputs, tmp_p
     assert [r["status"] for r in rows[:2]] == ["ok", "error"] and rows[0]["frames"] == 12
     assert rows[-1]["kind"] == "summary" and (rows[-1]["ok"], rows[-1]["failed"]) == (1, 1)
 
+    sync = aniportrait("check-sync", tmp_path / "tall__voice.mp4", "--json")  # a measurement: its exit code is its verdict
+    [line] = json_lines(sync)
+    assert line["kind"] == "sync" and line["source"] == str(tmp_path / "tall__voice.mp4")
+
     for command in (("weights", "list"), ("weights", "path"), ("weights", "verify", "--engine", "classic"), ("doctor",)):
         result = aniportrait(*command, "--json", "--weights-dir", tmp_path)
         assert result.returncode == 0, result.stderr
@@ -103,6 +107,8 @@ def test_odd_width_is_edge_replicated_and_tagged_bt709_with_48k_audio(tmp_path):
     soundfile.write(audio, (0.2 * np.sin(np.arange(8000) / 8000 * 2 * np.pi * 300)).astype(np.float32), 8000)
     frame = np.full((64, 53, 3), 200, np.uint8)
     frame[:, -1] = (0, 255, 0)  # a green last column
+    frame[:16, :16] = (255, 0, 0)  # saturated colours show a matrix mismatch (BT.601 vs BT.709) at once
+    frame[:16, 16:32] = (200, 120, 60)
     with VideoWriter(tmp_path / "odd.mp4", 10, 53, 64, audio_path=audio, num_frames=10) as writer:
         for _ in range(10):
             writer.write(frame)
@@ -110,7 +116,9 @@ def test_odd_width_is_edge_replicated_and_tagged_bt709_with_48k_audio(tmp_path):
     assert (reader.info.width, reader.info.height) == (54, 64)
     decoded = next(reader.frames()).astype(int)
     assert decoded[:, -1, 1].mean() > 200 and decoded[:, -1, 0].mean() < 60  # green repeated, not a black edge
-    assert np.abs(decoded[:, :40] - 200).max() <= 3  # grey stays grey through the BT.709 round trip
+    assert np.abs(decoded[20:, :40] - 200).max() <= 3  # grey stays grey through the BT.709 round trip
+    assert np.abs(decoded[4:12, 4:12] - (255, 0, 0)).max() <= 4
+    assert np.abs(decoded[4:12, 20:28] - (200, 120, 60)).max() <= 4
     header = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "odd.mp4")], capture_output=True,
                             text=True).stderr
     assert "yuv420p(tv, bt709" in header and "48000 Hz" in header
@@ -131,19 +139,23 @@ def test_vid2vid_frame_total_comes_from_the_video_stream(tmp_path):
 def test_help_is_printed_once_without_python_types_or_truncation():
     bare = aniportrait(env={"COLUMNS": "80"})
     assert bare.returncode == 0 and bare.stdout.count("Usage:") == 1
+    group = aniportrait("weights", env={"COLUMNS": "80"})
+    assert group.returncode == 0 and group.stdout.count("Usage:") == 1
     for command in COMMANDS:
         result = aniportrait(*command.split(), "--help", env={"COLUMNS": "80"})
         assert result.returncode == 0, (command, result.stderr)
         text = result.stdout
         assert "<bool>" not in text and "list[" not in text and "<path>" not in text, command
         assert "…" not in text, (command, [line for line in text.splitlines() if "…" in line])
-        assert "Examples" in text or command.startswith("weights "), command
+        assert "Examples" in text, command
+        examples = text[text.index("Examples"):].splitlines()[1:]
+        assert all(line.strip().startswith("aniportrait") for line in examples if line.strip()), (command, examples)
     audio = aniportrait("audio2vid", "--help", env={"COLUMNS": "80"}).stdout
     panels = [name for name in ("Inputs", "Motion", "Output", "Rendering", "Neural engine", "Batch")]
     assert [audio.index(f"─ {name} ") for name in panels] == sorted(audio.index(f"─ {name} ") for name in panels)
     assert "IMAGE|DIR|GLOB" in audio and "Required (unless --manifest)" in audio
     assert "pingpong|wrap" in aniportrait("edit-pose", "--help").stdout
-    assert "neural|classic|all" in aniportrait("weights", "list", "--help").stdout
+    assert "neural|hybrid|classic|all" in aniportrait("weights", "list", "--help").stdout
     completion = aniportrait("--show-completion", "bash", env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
     assert "complete" in completion.stdout
 

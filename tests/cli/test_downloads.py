@@ -1,6 +1,7 @@
 """`weights download` against a mocked hub (tests never touch the network)."""
 
 import hashlib
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,7 +18,7 @@ def fake_files(entries):
 
 @pytest.fixture
 def mocked_hub(monkeypatch):
-    entries = [e for e in registry.files_for("neural") if e.repo][:4]
+    entries = [e for e in registry.files_for("neural") if e.repo]
     content = fake_files(entries)
     by_name = {(e.repo, e.filename): content[e.id] for e in entries}
     calls = []
@@ -54,6 +55,18 @@ def test_one_snapshot_download_per_repo_with_one_byte_bar(mocked_hub, tmp_path):
     # The original pretrained_model/ layout, so --weights-dir reads it back.
     assert all(registry.locate(e, tmp_path) == tmp_path / e.local_path for e in entries)
     assert all(integrity.recorded_hash(p)["sha256"] == hashlib.sha256(p.read_bytes()).hexdigest() for p in paths)
+
+
+def test_download_command_prints_the_paths_and_one_json_line(mocked_hub, tmp_path, capsys):
+    from aniportrait_cli.cli.weights_cmd import EngineName, download
+
+    entries, content, calls = mocked_hub
+    download(engine=EngineName.neural, include_optional=False, weights_dir=tmp_path, json_output=True, quiet=False,
+             debug=False)
+    out = capsys.readouterr()
+    [line] = [json.loads(x) for x in out.out.splitlines()]
+    assert line["kind"] == "download" and line["downloaded"] == len(entries) and line["status"] == "ok"
+    assert "Downloading" in out.err  # the one overall bar (plain lines: stderr is not a terminal here)
 
 
 def test_offline_advice_names_a_weights_dir_download(monkeypatch, tmp_path):

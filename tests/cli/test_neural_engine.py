@@ -86,3 +86,52 @@ def test_vid2vid_and_edit_pose_neural(setup, tmp_path, media_dir):
                          cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert VideoReader(tmp_path / "e.mp4").num_frames == 13
+
+
+def test_hybrid_warps_exactly_the_motion_the_neural_engine_draws_its_pose_images_from(setup, tmp_path, monkeypatch):
+    """Record what each renderer is handed (nothing is rendered): the same motion, and the diffusion model's pose
+    images are that motion's frames."""
+    from aniportrait_cli.classic.warp_renderer import WarpRenderer
+    from aniportrait_cli.cli.report import Reporter
+    from aniportrait_cli.jobs import audio2vid
+    from aniportrait_cli.jobs.options import Device, Engine, RenderOptions
+    from aniportrait_cli.landmarks.motion_tools import pose_image
+    from aniportrait_cli.lmk2video.pipeline import Lmk2VideoPipeline
+    from aniportrait_cli.lmk2video.renderer import DiffusionRenderer
+
+    root, weights = setup
+
+    class Recorded(Exception):
+        pass
+
+    seen = {}
+    diffusion_render = DiffusionRenderer.render
+
+    def warp(self, square, face, motion, emit, progress=None):
+        seen["hybrid"] = motion
+        raise Recorded
+
+    def diffusion(self, square, face, motion, emit, progress=None):
+        seen["neural"] = motion
+        diffusion_render(self, square, face, motion, emit, progress)
+
+    def pipeline_call(self, ref_image, pose_images, *args, **kwargs):
+        seen["pose_images"] = [pose_images[i] for i in range(len(pose_images))]
+        raise Recorded
+
+    monkeypatch.setattr(WarpRenderer, "render", warp)
+    monkeypatch.setattr(DiffusionRenderer, "render", diffusion)
+    monkeypatch.setattr(Lmk2VideoPipeline, "__call__", pipeline_call)
+    for engine in (Engine.hybrid, Engine.neural):
+        options = RenderOptions(engine=engine, device=Device.cpu, weights_dir=weights, size=64, fps=10, seed=5)
+        with pytest.raises(Recorded):
+            audio2vid.run(ref=root / "face.png", audio=root / "voice.wav", motion=None, pose_from=None,
+                          output=tmp_path / f"{engine.value}.mp4", options=options, reporter=Reporter(quiet=True))
+    hybrid, neural = seen["hybrid"], seen["neural"]
+    assert hybrid.num_frames == 13 and hybrid.fps == 10
+    for name in ("mesh", "pose", "ref_trans_mat", "ref_landmarks"):
+        assert np.array_equal(getattr(hybrid, name), getattr(neural, name)), name
+    assert len(seen["pose_images"]) == 13
+    for index, image in enumerate(seen["pose_images"]):
+        assert np.array_equal(image, pose_image(hybrid, index, 64, 64))
+    assert not list(tmp_path.glob("*.mp4"))  # nothing half-written

@@ -73,8 +73,10 @@ def test_progress_reports_every_window_call_and_decoded_frame(tiny_pipe, inputs)
     events = []
     tiny_pipe(ref, poses, progress=lambda stage, done, total: events.append((stage, done, total)), **CALL)
     denoise = [e for e in events if e[0] == "denoise"]
-    assert denoise[-1] == ("denoise", 6, 6) and len(denoise) == 6  # 2 steps x 3 windows
-    assert [e for e in events if e[0] == "decode"][-1] == ("decode", 7, 7)
+    # Announced at 0 before the first (slow) window call, then once per call: 2 steps x 3 windows.
+    assert denoise[0] == ("denoise", 0, 6) and denoise[-1] == ("denoise", 6, 6) and len(denoise) == 7
+    decode = [e for e in events if e[0] == "decode"]
+    assert decode[0] == ("decode", 0, 7) and decode[-1] == ("decode", 7, 7)
 
 
 def test_pose_images_of_another_size_are_resized_with_nearest_neighbour(tiny_pipe, inputs):

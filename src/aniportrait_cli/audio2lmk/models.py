@@ -140,6 +140,13 @@ class Audio2PoseModel(ModelMixin, ConfigMixin):
         length = memory.shape[1]
         if length > self.config.max_positions:
             raise ValueError(f"pose sequence of {length} frames exceeds the {self.config.max_positions} positions")
+        # The loop runs in the decoder's own dtype (bfloat16 once `precision` converted it), never under autocast,
+        # which would re-cast every weight at every step.
+        memory = memory.to(self.PPE.pe.dtype)
+        with torch.autocast(memory.device.type, enabled=False):
+            return self._generate(memory, style_ids, step_callback)
+
+    def _generate(self, memory, style_ids, step_callback):
         # With a single visible key the cross-attention softmax is exactly 1, so each layer's cross-attention
         # output at step q is out_proj(v_proj(memory[q])): batched matmuls over all frames, before the loop.
         cross = [_attended_values(layer.multihead_attn, memory) for layer in self.transformer_decoder.layers]
@@ -197,11 +204,13 @@ def _cached_self_attention(
     """One new token (B, 1, D) attending to itself and the cached earlier tokens; updates the cache in place."""
     batch, _, dim = x.shape
     heads = attention.num_heads
-    qkv = F.linear(x, attention.in_proj_weight, attention.in_proj_bias)
+    int8 = getattr(attention, "step_projections", None)  # int8 copies of both projections (precision.py)
+    qkv = int8["qkv"](x) if int8 is not None else F.linear(x, attention.in_proj_weight, attention.in_proj_bias)
     q, k, v = qkv.view(batch, 3, heads, dim // heads).unbind(1)  # (B, H, hd) each
     keys[:, :, step] = k
     values[:, :, step] = v
     out = F.scaled_dot_product_attention(
         q.unsqueeze(2), keys[:, :, : step + 1], values[:, :, : step + 1], attn_mask=bias.unsqueeze(0)
     )
-    return attention.out_proj(out.reshape(batch, 1, dim))
+    out_proj = int8["out"] if int8 is not None else attention.out_proj
+    return out_proj(out.reshape(batch, 1, dim))

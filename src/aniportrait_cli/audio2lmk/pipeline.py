@@ -30,6 +30,7 @@ from aniportrait_cli.audio2lmk.configs import (
 from aniportrait_cli.audio2lmk.features import MODEL_FPS
 from aniportrait_cli.audio2lmk.loading import load_strict
 from aniportrait_cli.audio2lmk.models import Audio2MeshModel, Audio2PoseModel
+from aniportrait_cli.audio2lmk.precision import autocast, check_precision, quantize_linear_layers, to_bfloat16_decoder
 from aniportrait_cli.audio2lmk.tiny import randomize_
 from aniportrait_cli.errors import InputError
 from aniportrait_cli.landmarks.pose_track import (
@@ -41,6 +42,8 @@ from aniportrait_cli.weights.checkpoints import read_state_dict
 
 ProgressCallback = Callable[[int, int], None]
 NUM_VERTICES = 468
+# wav2vec2's SpecAugment mask vector: used in training only, so it may differ between otherwise shared backbones.
+TRAINING_ONLY_TENSORS = ("masked_spec_embed",)
 
 
 @dataclass
@@ -51,14 +54,26 @@ class Audio2LmkOutput:
 
 
 class Audio2LmkPipeline:
-    def __init__(self, mesh_model: Audio2MeshModel, pose_model: Audio2PoseModel, device: str | torch.device = "cpu"):
+    def __init__(self, mesh_model: Audio2MeshModel, pose_model: Audio2PoseModel, device: str | torch.device = "cpu",
+                 precision: str = "fp32"):
+        """`precision`: fp32 (reference), bf16 or int8 (opt-in CPU speed-ups, see `precision.py`)."""
         self.device = torch.device(device)
+        check_precision(precision, self.device)
+        self.precision = precision
         self.mesh_model = mesh_model.to(self.device).eval()
         self.pose_model = pose_model.to(self.device).eval()
-        # Audio models trained with a frozen conv front end carry identical conv weights: compute them once.
-        self.shares_conv_features = _same_tensors(
-            mesh_model.audio_encoder.feature_extractor, pose_model.audio_encoder.feature_extractor
+        # Audio models fine-tuned with a frozen conv front end (or a frozen backbone) carry identical weights
+        # there: compute the shared part once. Checked on the loaded tensors, since the files say nothing about it.
+        mesh_backbone, pose_backbone = mesh_model.audio_encoder, pose_model.audio_encoder
+        self.shares_conv_features = _same_tensors(mesh_backbone.feature_extractor, pose_backbone.feature_extractor)
+        self.shares_backbone = self.shares_conv_features and _same_tensors(
+            mesh_backbone, pose_backbone, ignore=TRAINING_ONLY_TENSORS
         )
+        if precision == "int8":
+            quantize_linear_layers(self.mesh_model)
+            quantize_linear_layers(self.pose_model)
+        elif precision == "bf16":
+            to_bfloat16_decoder(self.pose_model)
         self.last_timings: dict[str, float] = {}
 
     # -- construction -------------------------------------------------------------------------------------------
@@ -71,6 +86,7 @@ class Audio2LmkPipeline:
         device: str | torch.device = "cpu",
         mesh_config: dict | None = None,
         pose_config: dict | None = None,
+        precision: str = "fp32",
     ) -> Audio2LmkPipeline:
         """Load the released `audio2mesh.pt` / `audio2pose.pt` (or .safetensors) strictly.
 
@@ -78,7 +94,7 @@ class Audio2LmkPipeline:
         """
         mesh = _load_model(Audio2MeshModel, mesh_path, mesh_config, infer_mesh_config)
         pose = _load_model(Audio2PoseModel, pose_path, pose_config, infer_pose_config)
-        return cls(mesh, pose, device)
+        return cls(mesh, pose, device, precision)
 
     @classmethod
     def from_config(
@@ -87,11 +103,12 @@ class Audio2LmkPipeline:
         pose_config: dict | None = None,
         seed: int = 0,
         device: str | torch.device = "cpu",
+        precision: str = "fp32",
     ) -> Audio2LmkPipeline:
         """Seeded random weights (full size by default; pass `configs.TINY_*_CONFIG` for tests)."""
         mesh = randomize_(Audio2MeshModel(**(mesh_config or MESH_CONFIG)), seed * 2)
         pose = randomize_(Audio2PoseModel(**(pose_config or POSE_CONFIG)), seed * 2 + 1)
-        return cls(mesh, pose, device)
+        return cls(mesh, pose, device, precision)
 
     # -- public API ---------------------------------------------------------------------------------------------
 
@@ -140,26 +157,29 @@ class Audio2LmkPipeline:
         num_frames = features.count_frames(samples.shape[0], MODEL_FPS)
         want_pose = pose_style is not None
         stages = ["mesh conv", "mesh encoder"] if mesh else []
+        share_conv = mesh and want_pose and self.shares_conv_features and not compat
+        share_hidden = share_conv and self.shares_backbone
         if want_pose:
-            shared = mesh and self.shares_conv_features and not compat
-            stages += ["pose encoder", "pose decoder"] if shared else ["pose conv", "pose encoder", "pose decoder"]
+            stages += ["pose conv"] if not share_conv else []
+            stages += ["pose encoder"] if not share_hidden else []
+            stages += ["pose decoder"]
         tracker = _Tracker(progress, stages, num_frames)
         self.last_timings = {}
-        with torch.inference_mode():
-            mesh_conv = offsets = raw_pose = None
+        with torch.inference_mode(), autocast(self.precision, self.device):
+            mesh_conv = hidden = offsets = raw_pose = None
             if mesh:
                 mesh_conv, hidden = self._hidden_states(self.mesh_model, input_values, num_frames, tracker, "mesh")
                 offsets = self.mesh_model.head(hidden).reshape(num_frames, NUM_VERTICES, 3).float().cpu().numpy()
-                del hidden
-                if not (want_pose and self.shares_conv_features):
+                if not share_hidden:
+                    hidden = None
+                if not share_conv:
                     mesh_conv = None
             if want_pose:
                 start = time.perf_counter()
                 if compat:
                     raw_pose = self._pose_compat(input_values, num_frames, pose_style, tracker)
                 else:
-                    shared = mesh_conv if (self.shares_conv_features and mesh_conv is not None) else None
-                    raw_pose = self._pose_continuous(input_values, num_frames, pose_style, tracker, shared)
+                    raw_pose = self._pose_continuous(input_values, num_frames, pose_style, tracker, mesh_conv, hidden)
                 raw_pose = raw_pose.float().cpu().numpy()
                 self.last_timings["pose total"] = time.perf_counter() - start
         pose = None
@@ -207,9 +227,10 @@ class Audio2LmkPipeline:
         self.last_timings[f"{name} encoder"] = time.perf_counter() - start
         return conv, hidden
 
-    def _pose_continuous(self, input_values, num_frames, pose_style, tracker, conv):
+    def _pose_continuous(self, input_values, num_frames, pose_style, tracker, conv, hidden=None):
         model = self.pose_model
-        _, hidden = self._hidden_states(model, input_values, num_frames, tracker, "pose", conv=conv)
+        if hidden is None:
+            _, hidden = self._hidden_states(model, input_values, num_frames, tracker, "pose", conv=conv)
         memory = model.in_fn(hidden)
         del hidden, conv
         spans = pose_chunks.continuity_chunks(num_frames)
@@ -256,8 +277,9 @@ def _load_model(cls, path, config, infer):
     return model.eval()
 
 
-def _same_tensors(a: torch.nn.Module, b: torch.nn.Module) -> bool:
-    sa, sb = a.state_dict(), b.state_dict()
+def _same_tensors(a: torch.nn.Module, b: torch.nn.Module, ignore: tuple[str, ...] = ()) -> bool:
+    sa = {k: v for k, v in a.state_dict().items() if k not in ignore}
+    sb = {k: v for k, v in b.state_dict().items() if k not in ignore}
     return sa.keys() == sb.keys() and all(
         sa[k].shape == sb[k].shape and sa[k].dtype == sb[k].dtype and torch.equal(sa[k], sb[k]) for k in sa
     )

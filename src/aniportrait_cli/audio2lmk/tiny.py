@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from aniportrait_cli.audio2lmk.configs import TINY_MESH_CONFIG, TINY_POSE_CONFIG
+from aniportrait_cli.audio2lmk.configs import MESH_CONFIG, POSE_CONFIG, TINY_MESH_CONFIG, TINY_POSE_CONFIG
 from aniportrait_cli.audio2lmk.loading import to_release_names
 from aniportrait_cli.audio2lmk.models import Audio2MeshModel, Audio2PoseModel
 
@@ -39,14 +39,16 @@ def randomize_(module: nn.Module, seed: int) -> nn.Module:
     return module
 
 
-def write_tiny_checkpoints(folder: str | Path, seed: int = 0) -> tuple[Path, Path]:
-    """Write `audio2mesh.pt` and `audio2pose.pt` with tiny seeded random weights; returns their paths."""
+def write_tiny_checkpoints(folder: str | Path, seed: int = 0, full_size: bool = False) -> tuple[Path, Path]:
+    """Write `audio2mesh.pt` and `audio2pose.pt` with tiny (or, for benchmarks, full-size) seeded random weights;
+    returns their paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
+    mesh_config, pose_config = (MESH_CONFIG, POSE_CONFIG) if full_size else (TINY_MESH_CONFIG, TINY_POSE_CONFIG)
     for cls, config, name, offset in (
-        (Audio2MeshModel, TINY_MESH_CONFIG, MESH_FILE, 0),
-        (Audio2PoseModel, TINY_POSE_CONFIG, POSE_FILE, 1),
+        (Audio2MeshModel, mesh_config, MESH_FILE, 0),
+        (Audio2PoseModel, pose_config, POSE_FILE, 1),
     ):
         model = randomize_(cls(**config), seed * 2 + offset)
         path = folder / name

@@ -57,6 +57,7 @@ from aniportrait_cli.cli.common import (
 )
 from aniportrait_cli.cli.weights_cmd import weights_app
 from aniportrait_cli.errors import InputError
+from aniportrait_cli.jobs.model_cache import ModelCache
 from aniportrait_cli.jobs.options import Device, DType, Engine, RenderOptions
 
 app = typer.Typer(
@@ -153,8 +154,10 @@ def audio2vid(
                        pose_style=pose_style, save_motion=save_motion)
     jobs, batch = build_jobs(ref or [], audio or [], output, cross, manifest, shard, kind="audio")
     _no_batch_only_options(batch, save_motion=save_motion, motion=motion)
+    models = ModelCache()
     code = run_batch(jobs, options, reporter, skip_existing, fail_fast, batch=batch, run_one=lambda item, opts, rep: job.run(
-        ref=item.ref, audio=item.source, motion=motion, pose_from=pose_from, output=item.output, options=opts, reporter=rep))
+        ref=item.ref, audio=item.source, motion=motion, pose_from=pose_from, output=item.output, options=opts, reporter=rep,
+        models=models))
     if code:
         raise typer.Exit(code)
 
@@ -205,14 +208,15 @@ def vid2vid(
                        save_motion=save_motion)
     jobs, batch = build_jobs(ref or [], video or [], output, cross, manifest, shard, kind="video")
     _no_batch_only_options(batch, save_motion=save_motion)
+    models = ModelCache()
     code = run_batch(jobs, options, reporter, skip_existing, fail_fast, batch=batch, run_one=lambda item, opts, rep: job.run(
-        ref=item.ref, video=item.source, output=item.output, options=opts, reporter=rep))
+        ref=item.ref, video=item.source, output=item.output, options=opts, reporter=rep, models=models))
     if code:
         raise typer.Exit(code)
 
 
 @app.command("edit-pose", epilog=examples(
-    "aniportrait edit-pose --ref face.png --audio speech.wav --pose-scale 0.5 --mirror",
+    "aniportrait edit-pose --ref face.png --audio speech.wav --mirror",
     "aniportrait edit-pose --video talk.mp4 --save-pose pose.npy --preview",
     "aniportrait edit-pose --ref face.png --audio speech.wav --pose-from pose.npy",
 ))
@@ -260,12 +264,13 @@ def edit_pose(
                        size=size, steps=steps, cfg=cfg, overwrite=overwrite, paste_back=paste_back,
                        save_motion=save_motion)
     refs, audios, videos = ref or [], audio or [], video or []
+    models = ModelCache()
 
     def one(item_ref, item_audio, item_video, item_output, opts, rep):
         return job.run(ref=item_ref, audio=item_audio, video=item_video, motion=motion, pose_from=pose_from,
                        pose_scale=pose_scale, pose_offset=pose_offset, pose_smooth=pose_smooth, mirror=mirror,
                        loop=loop.value, save_pose=save_pose, preview=preview, output=item_output, options=opts,
-                       reporter=rep)
+                       reporter=rep, models=models)
 
     if max(len(refs), len(audios), len(videos)) <= 1 and not any(p.is_dir() or "*" in str(p) for p in refs + audios + videos):
         single = Job(refs[0] if refs else None, (audios or videos or [motion])[0], output)
@@ -347,6 +352,8 @@ def _plain_metavars() -> None:
     argument that already has a metavar (VIDEO <path>): show nothing in those places."""
     from typer.core import TyperArgument, TyperOption
 
+    if not hasattr(TyperOption, "display_type_rich"):  # older typer: flags show no type anyway
+        return
     option_type = TyperOption.display_type_rich
     argument_type = TyperArgument.display_type_rich
     TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else option_type(self, ctx)

@@ -59,7 +59,7 @@ OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an exis
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.", rich_help_panel=OUTPUT)]
 
 # Rendering
-EngineOpt = Annotated[Engine, typer.Option(envvar=ENGINE_ENV, help=f"auto: neural when its libraries, weights and a GPU are present, else classic (says why; --engine classic or {ENGINE_ENV}=classic skips the check).", rich_help_panel=RENDER)]
+EngineOpt = Annotated[Engine, typer.Option(envvar=ENGINE_ENV, help=f"neural: learned motion + diffusion (all weights, a GPU); hybrid: learned motion + photo warp (audio2mesh/audio2pose only, any CPU); classic: speech-signal motion + photo warp (no weights). auto: the best possible here, says why (--engine classic or {ENGINE_ENV}=classic skips the check).", rich_help_panel=RENDER)]
 SeedOpt = Annotated[int, typer.Option(help="Random seed: same inputs + same seed = same video.", rich_help_panel=RENDER)]
 FpsOpt = Annotated[float, typer.Option(min=1, max=120, help="Output frame rate; audio and video stay in sync at any rate.", rich_help_panel=RENDER)]
 VideoFpsOpt = Annotated[float | None, typer.Option("--fps", min=1, max=120, help="Output frame rate (default: the driving video's).", rich_help_panel=RENDER, show_default=False)]
@@ -71,7 +71,7 @@ DTypeOpt = Annotated[DType, typer.Option(help="Neural engine precision on GPUs (
 WeightsDirOpt = Annotated[Path | None, typer.Option("--weights-dir", metavar="DIR", envvar=WEIGHTS_DIR_ENV, help="A folder laid out like the original AniPortrait pretrained_model/ (default: the Hugging Face cache).", rich_help_panel=NEURAL, show_default=False)]
 StepsOpt = Annotated[int, typer.Option(min=1, max=200, help="Diffusion steps.", rich_help_panel=NEURAL)]
 CfgOpt = Annotated[float, typer.Option(min=0, help="Classifier-free guidance scale.", rich_help_panel=NEURAL)]
-FastOpt = Annotated[bool, typer.Option("--fast", help="Diffuse every k-th frame and interpolate the rest with FILM (needs film_net_fp16.pt).", rich_help_panel=NEURAL)]
+FastOpt = Annotated[bool, typer.Option("--fast", help="Faster, slightly less exact. neural: diffuse every k-th frame and interpolate the rest with FILM (needs film_net_fp16.pt). hybrid: the learned motion in bfloat16 on CPUs that have it (~2x less CPU for the motion; mean error ~1-2% of the motion).", rich_help_panel=NEURAL)]
 FastStrideOpt = Annotated[int, typer.Option("--fast-stride", min=2, max=8, help="k for --fast.", rich_help_panel=NEURAL)]
 CompatOpt = Annotated[bool, typer.Option("--compat", help="Reproduce the original AniPortrait numerics exactly, quirks included (5 s pose chunks).", rich_help_panel=NEURAL)]
 LowVramOpt = Annotated[bool, typer.Option("--low-vram", help="Offload idle modules to the CPU (fits 4 GB cards, slower).", rich_help_panel=NEURAL)]

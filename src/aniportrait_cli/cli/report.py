@@ -140,12 +140,12 @@ class PlainProgress:
     def __exit__(self, *exc) -> None:
         return None
 
-    def add_task(self, description: str, total: float | None = None) -> int:
+    def add_task(self, description: str, total: float | None = None, unit: str = "") -> int:
         task_id = self._next_id
         self._next_id += 1
         now = time.monotonic()
         self._tasks[task_id] = {"description": description, "total": total, "completed": 0.0, "started": now,
-                                "printed_at": now, "printed_fraction": 0.0, "finished": False}
+                                "printed_at": now, "printed_fraction": 0.0, "finished": False, "unit": unit}
         self._print(self._tasks[task_id])
         return task_id
 
@@ -178,11 +178,11 @@ class PlainProgress:
 
     def _print(self, task: dict) -> None:
         elapsed = time.monotonic() - task["started"]
-        done, total = task["completed"], task["total"]
-        line = f"{task['description']}: {_count(done)}"
+        done, total, unit = task["completed"], task["total"], task["unit"]
+        line = f"{task['description']}: {_count(done, unit)}"
         if total:
             fraction = min(1.0, done / total)
-            line += f"/{_count(total)} ({fraction:.0%}), {_duration(elapsed)} elapsed"
+            line += f"/{_count(total, unit)} ({fraction:.0%}), {_duration(elapsed)} elapsed"
             if 0 < fraction < 1:
                 line += f", eta {_duration(elapsed * (1 - fraction) / fraction)}"
         else:
@@ -191,7 +191,9 @@ class PlainProgress:
         self.stream.flush()
 
 
-def _count(value: float) -> str:
+def _count(value: float, unit: str = "") -> str:
+    if unit == "bytes":
+        return f"{value / 1e9:.2f} GB" if value >= 1e8 else f"{value / 1e6:.1f} MB"
     return f"{value:.0f}"
 
 
@@ -213,10 +215,11 @@ class ProgressBar:
         self._progress = progress
         self._tasks: list[int] = []
 
-    def add(self, description: str, total: float | None) -> int | None:
+    def add(self, description: str, total: float | None, unit: str = "") -> int | None:
+        """A task; unit "bytes" shows sizes in MB/GB in log lines."""
         if self._progress is None:
             return None
-        task = self._progress.add_task(description, total=total)
+        task = self._progress.add_task(description, total=total, unit=unit)
         self._tasks.append(task)
         return task
 

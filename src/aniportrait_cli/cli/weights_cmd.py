@@ -18,19 +18,35 @@ weights_app = typer.Typer(help="List, download, verify and locate the model weig
 
 class EngineName(str, Enum):
     neural = "neural"
+    hybrid = "hybrid"
     classic = "classic"
     all = "all"
 
 
-EngineFilter = Annotated[EngineName, typer.Option("--engine", help="Which engine's files.")]
+EngineFilter = Annotated[EngineName, typer.Option("--engine", help="The files one engine needs (hybrid: audio2mesh.pt and audio2pose.pt only), or all.")]
 OptionalOpt = Annotated[bool, typer.Option("--include-optional", help="Also the optional files (FILM for --fast, provenance configs).")]
 
 
 def _entries(engine: EngineName, include_optional: bool = True):
-    from aniportrait_cli.weights.registry import all_files
+    from aniportrait_cli.weights.registry import all_files, files_for
 
-    return [f for f in all_files() if engine is EngineName.all or f.engine == engine.value
-            if f.required or include_optional]
+    if engine is EngineName.all:
+        return [f for f in all_files() if f.required or include_optional]
+    return files_for(engine.value, include_optional)
+
+
+def _needed_by(entry) -> list[str]:
+    from aniportrait_cli.weights.registry import ENGINES, needed_by
+
+    return [engine for engine in ENGINES if needed_by(entry, engine)]
+
+
+def _engine_readiness(states) -> dict[str, list[str]]:
+    """engine -> the required files it still lacks (empty: its weights are all here)."""
+    from aniportrait_cli.weights.registry import ENGINES, needed_by
+
+    return {engine: [s.entry.local_path for s in states if s.entry.required and needed_by(s.entry, engine) and not s.usable]
+            for engine in ENGINES}
 
 
 def _human(size: int) -> str:
@@ -43,7 +59,8 @@ def _human(size: int) -> str:
     return str(size)
 
 
-@weights_app.command("list")
+@weights_app.command("list", epilog=examples("aniportrait weights list | grep missing",
+                                                   "aniportrait weights list --engine neural --json"))
 @handle_errors
 def list_weights(
     engine: EngineFilter = EngineName.all,
@@ -64,7 +81,7 @@ def list_weights(
     if json_output:
         for s in states:
             reporter.emit_json({"status": "error" if s.problem else "ok", "id": s.entry.id, "engine": s.entry.engine,
-                                "required": s.entry.required, "size": s.entry.size, "size_exact": s.entry.size_exact,
+                                "needed_by": _needed_by(s.entry), "required": s.entry.required, "size": s.entry.size, "size_exact": s.entry.size_exact,
                                 "state": s.state, "path": s.path, "problem": s.problem, "source": s.entry.source,
                                 "error": s.problem, "exit_code": 0}, kind="file")
         return
@@ -87,13 +104,19 @@ def list_weights(
         for row in rows:
             table.add_row(*row[:3], f"[{colours[row[3]]}]{row[3]}[/]", row[4])
         reporter.out.print(table)
-    reporter.info("* optional; ~ approximate size (exact size and sha256 come from the hub at download time)")
-    missing = [s for s in states if s.entry.required and not s.usable]
-    if missing:
-        reporter.info(f"{len(missing)} required files missing; get them with `{manager.download_command('neural', folder)}`")
+    reporter.info("engine: the lightest engine that loads the file (hybrid also needs classic's, neural all); "
+                  "* optional; ~ approximate size (exact size and sha256 come from the hub at download time)")
+    for name, missing in _engine_readiness(manager.status(_entries(EngineName.all), folder)).items():
+        if missing:
+            reporter.info(f"{name}: {len(missing)} files missing; get them with "
+                          f"`{manager.download_command(name, folder)}`")
+        else:
+            reporter.info(f"{name}: ready" + (" (the neural engine also wants a GPU)" if name == "neural" else ""))
 
 
-@weights_app.command("download")
+@weights_app.command("download", epilog=examples(
+    "aniportrait weights download --engine neural",
+    "aniportrait weights download --include-optional --weights-dir models/"))
 @handle_errors
 def download(
     engine: EngineFilter = EngineName.neural,
@@ -120,7 +143,7 @@ def download(
         task = {}
 
         def on_start(total_bytes: int) -> None:
-            task["id"] = bar.add(f"Downloading {len(todo)} files", total_bytes)
+            task["id"] = bar.add(f"Downloading {len(todo)} files", total_bytes, unit="bytes")
 
         def on_bytes(done: int) -> None:
             bar.update(task.get("id"), completed=done)
@@ -133,7 +156,8 @@ def download(
                         "exit_code": 0}, kind="download")
 
 
-@weights_app.command("verify")
+@weights_app.command("verify", epilog=examples("aniportrait weights verify --engine neural",
+                                                     "aniportrait weights verify --weights-dir models/"))
 @handle_errors
 def verify(
     engine: EngineFilter = EngineName.all,
@@ -151,7 +175,7 @@ def verify(
     entries = _entries(engine)
     total = sum(p.stat().st_size for e in entries if (p := locate(e, folder)) is not None)
     with reporter.progress() as bar:
-        task = bar.add("Hashing", total)
+        task = bar.add("Hashing", total, unit="bytes")
         results = manager.verify(entries, folder, progress=lambda n: bar.advance(task, n))
     for r in results:
         corrupt = r.verdict == "corrupt"
@@ -168,7 +192,7 @@ def verify(
         raise typer.Exit(1)
 
 
-@weights_app.command("path")
+@weights_app.command("path", epilog=examples("aniportrait weights path", "aniportrait weights path denoising_unet"))
 @handle_errors
 def path(
     file_id: Annotated[str | None, typer.Argument(help="A file id from `weights list` (default: the folder).", show_default=False)] = None,

@@ -197,6 +197,7 @@ class ItemResult:
     seconds: float = 0.0
     error: str = ""
     exit_code: int = 0
+    exception: AniportraitError | None = None
 
 
 def run_item(job: Job, options: RenderOptions, reporter, skip_existing: bool,
@@ -215,7 +216,7 @@ def run_item(job: Job, options: RenderOptions, reporter, skip_existing: bool,
                 job = replace(job, output=written)
             result = ItemResult(job, "ok", time.monotonic() - started)
         except AniportraitError as exc:
-            result = ItemResult(job, "error", time.monotonic() - started, str(exc), exc.exit_code)
+            result = ItemResult(job, "error", time.monotonic() - started, str(exc), exc.exit_code, exc)
     reporter.emit_item(result.status, ref=job.ref, source=job.source, output=job.output,
                        elapsed_s=round(result.seconds, 2), error=result.error or None, exit_code=result.exit_code)
     return result
@@ -225,11 +226,9 @@ def run_single(job: Job, options: RenderOptions, reporter, skip_existing: bool,
                run_one: Callable[[Job, RenderOptions, object], Path]) -> None:
     """One item: its JSON line like a batch item's, and a failure raised for the CLI to print and exit with."""
     result = run_item(job, options, reporter, skip_existing, run_one)
-    if result.status == "error":
-        error = AniportraitError(result.error)
-        error.exit_code = result.exit_code
-        error.json_reported = True  # the item line above already carries it
-        raise error
+    if result.exception is not None:
+        result.exception.json_reported = True  # the item line above already carries it
+        raise result.exception
 
 
 def run_batch(jobs: list[Job], options: RenderOptions, reporter, skip_existing: bool, fail_fast: bool,

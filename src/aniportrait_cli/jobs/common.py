@@ -100,11 +100,15 @@ class FrameSink:
         self.writer.abort()
 
 
-def finish(reporter, output: Path, num_frames: int, fps: float, engine: str, options: RenderOptions | None = None,
+def finish(reporter, output: Path, num_frames: int, fps: float, engine, options: RenderOptions | None = None,
            audio: Path | None = None) -> None:
     """The closing line (where the output is, how long it took), the --report check, and the figures for the
-    item's --json line (written by the batch runner, which also knows the item's inputs)."""
-    extra = {}
+    item's --json line (written by the batch runner, which also knows the item's inputs).
+
+    `engine`: the run's `engines.EngineChoice` (the --json line then names its motion source and renderer too),
+    or a label such as "preview"."""
+    extra = engine.summary() if hasattr(engine, "summary") else {"engine": engine}
+    engine = extra["engine"]
     if options is not None and options.report:
         from aniportrait_cli.jobs.check_sync import measure, report_fields
 
@@ -115,8 +119,7 @@ def finish(reporter, output: Path, num_frames: int, fps: float, engine: str, opt
     seconds = num_frames / fps
     reporter.info(f"wrote {output} ({num_frames} frames, {seconds:.2f} s at {fps:g} fps, {engine} engine) "
                   f"in {reporter.elapsed_s:.1f} s")
-    reporter.details.update(output=str(output), frames=num_frames, fps=fps, duration_s=round(seconds, 3),
-                            engine=engine, **extra)
+    reporter.details.update(output=str(output), frames=num_frames, fps=fps, duration_s=round(seconds, 3), **extra)
 
 
 ProgressFn = Callable[[int, int | None], None]

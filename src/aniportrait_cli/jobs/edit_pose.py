@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from aniportrait_cli.errors import InputError
-from aniportrait_cli.jobs.common import FrameSink, Reference, finish, fit_motion, load_reference
+from aniportrait_cli.jobs.common import Reference, finish, fit_motion, load_reference
+from aniportrait_cli.jobs.model_cache import ModelCache
 from aniportrait_cli.jobs.options import RenderOptions
 from aniportrait_cli.jobs.outputs import check_output, resolve_output
 from aniportrait_cli.motion import Motion
@@ -22,7 +23,9 @@ TEMPLATE_FPS = 30.0
 
 def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path | None, pose_from: str | None,
         pose_scale: float, pose_offset: str | None, pose_smooth: int, mirror: bool, loop: str,
-        save_pose: Path | None, preview: bool, output: Path | None, options: RenderOptions, reporter) -> Path | None:
+        save_pose: Path | None, preview: bool, output: Path | None, options: RenderOptions, reporter,
+        models: ModelCache | None = None) -> Path | None:
+    from aniportrait_cli.jobs.engines import MotionSource, pick_engine
     from aniportrait_cli.landmarks.edit_pose import PoseEdits, parse_pose_offset
 
     sources = [s for s in (audio, video, motion) if s is not None]
@@ -44,7 +47,12 @@ def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path |
     suffix = "__preview.mp4" if preview else "__edit.mp4"
     name_parts = (ref, source) if ref is not None else (source,)
     output = check_output(resolve_output(output, *name_parts, suffix=suffix), options.overwrite)
-    reference, motion_obj, audio_path = _reference_and_motion(ref, audio, video, motion, options, reporter)
+    # The engine matters for the motion (from --audio) and for rendering; a preview of a video or file needs none.
+    given_motion = None if audio is not None else MotionSource.video if video is not None else MotionSource.file
+    choice = pick_engine(options, reporter, given_motion) if (audio is not None or not preview) else None
+    models = models or ModelCache()
+    reference, motion_obj, audio_path = _reference_and_motion(ref, audio, video, motion, choice, options, models,
+                                                              reporter)
     num_frames = max(1, int(np.ceil(motion_obj.duration_s * options.fps - 1e-9)))
     motion_obj = fit_motion(motion_obj, options.fps, num_frames)
     if video is not None and pose_from is None:
@@ -65,12 +73,13 @@ def run(ref: Path | None, audio: Path | None, video: Path | None, motion: Path |
         return output
     from aniportrait_cli.jobs.rendering import render_motion
 
-    engine = render_motion(reference, motion_obj, output, audio_path, options, reporter)
-    finish(reporter, output, motion_obj.num_frames, motion_obj.fps, engine)
+    render_motion(reference, motion_obj, output, audio_path, choice, options, models, reporter)
+    finish(reporter, output, motion_obj.num_frames, motion_obj.fps, choice)
     return output
 
 
-def _reference_and_motion(ref, audio, video, motion, options: RenderOptions, reporter) -> tuple[Reference, Motion, Path | None]:
+def _reference_and_motion(ref, audio, video, motion, choice, options: RenderOptions, models: ModelCache,
+                          reporter) -> tuple[Reference, Motion, Path | None]:
     """The reference (the portrait, or the driving video's first frame when no --ref is given) and the source motion."""
     from aniportrait_cli.media import VideoReader, load_audio
 
@@ -86,7 +95,7 @@ def _reference_and_motion(ref, audio, video, motion, options: RenderOptions, rep
         clip = load_audio(audio)
         from aniportrait_cli.jobs.rendering import motion_from_audio
 
-        return reference, motion_from_audio(reference, clip, options, reporter), clip.source
+        return reference, motion_from_audio(reference, clip, choice, options, models, reporter), clip.source
     reader = VideoReader(video)
     if ref is None:
         first = next(reader.frames())

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 
 class Engine(str, Enum):
+    """The user-facing presets: which motion source and which renderer (see `jobs.engines.PRESETS`)."""
+
     auto = "auto"
     neural = "neural"
+    hybrid = "hybrid"
     classic = "classic"
 
 
@@ -47,7 +50,6 @@ class RenderOptions:
     report: bool = False
     pose_style: int | None = None  # None = derived from the seed
     save_motion: Path | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def resolved_pose_style(self) -> int:

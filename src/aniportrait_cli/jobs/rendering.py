@@ -1,41 +1,21 @@
-"""The two engines behind one interface: motion from audio or a driving video, and motion -> frames.
+"""Wiring of the engine halves: the motion source an `EngineChoice` names, the renderer it names, and the
+models they need from the `ModelCache`. The halves themselves live with their stages:
 
-classic: speech analysis + photo warping on the CPU (nothing to download).
-neural:  AniPortrait (Audio2Lmk, then the Lmk2Video diffusion model) with the released weights.
-Both produce and consume the same `Motion`, so every command works with either.
+    motion sources   audio2lmk/motion_source.py (learned)   classic/motion_source.py (signal)
+    renderers        lmk2video/renderer.py (diffusion)       classic/warp_renderer.py (warp)
+
+All of them produce or consume the same `Motion`, so every command works with every engine.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from aniportrait_cli.jobs.common import FrameSink, Reference
-from aniportrait_cli.jobs.engines import EngineChoice, choose_engine
-from aniportrait_cli.jobs.options import Engine, RenderOptions
+from aniportrait_cli.jobs.engines import EngineChoice, MotionSource, Renderer
+from aniportrait_cli.jobs.model_cache import ModelCache
+from aniportrait_cli.jobs.options import RenderOptions
 from aniportrait_cli.motion import Motion
-
-# Both audio models work at 30 fps (the original's rate); other --fps values resample the motion.
-MOTION_FPS = 30.0
-
-
-def pick_engine(options: RenderOptions, reporter) -> EngineChoice:
-    """Choose once per run and say why (only when the choice was not the user's)."""
-    key = ("engine_choice", options.engine, options.device)
-    if key not in options.extra:
-        choice = choose_engine(options)
-        if choice.reason:
-            reporter.note_once(choice.reason)
-        options.extra[key] = choice
-    return options.extra[key]
-
-
-def cached(options: RenderOptions, key: tuple, build):
-    """Load a model once per process: a batch's items share `options.extra`."""
-    if key not in options.extra:
-        options.extra[key] = build()
-    return options.extra[key]
 
 
 def motion_from_video(reference: Reference, reader, reporter) -> Motion:
@@ -44,132 +24,109 @@ def motion_from_video(reference: Reference, reader, reporter) -> Motion:
     from aniportrait_cli.landmarks.motion_tools import motion_from_face_track
 
     with reporter.progress() as bar:
-        track = track_video(reader.frames(), reader.fps, reader.path, num_frames=reader.info.approx_num_frames,
-                            on_warning=reporter.note_once, progress=bar.callback("Tracking the driving face"))
+        total = reader.info.approx_num_frames  # from the video stream: exact for constant-rate videos
+        track = track_video(reader.frames(), reader.fps, reader.path, num_frames=total,
+                            on_warning=reporter.note_once, progress=bar.callback("Tracking the driving face", total))
     return motion_from_face_track(reference.face, track)
 
 
-def motion_from_audio(reference: Reference, audio, options: RenderOptions, reporter) -> Motion:
+def motion_from_audio(reference: Reference, audio, choice: EngineChoice, options: RenderOptions, models: ModelCache,
+                      reporter) -> Motion:
     """Per-frame mesh + head pose at 30 fps for the reference face, from 16 kHz speech or singing."""
-    choice = pick_engine(options, reporter)
-    if choice.engine is Engine.neural:
-        return _neural_motion(reference, audio, options, reporter, choice.device)
-    from aniportrait_cli.classic.audio_motion import motion_from_audio as classic_motion
-
-    face = reference.face
-    return classic_motion(audio.samples, face.mesh3d, face.transform, face.landmarks, seed=options.seed,
-                          fps=MOTION_FPS, num_frames=audio.num_frames(MOTION_FPS))
+    source = audio_motion_source(choice, options, models, reporter)
+    with reporter.progress() as bar:
+        return source.from_audio(reference.face, audio, progress=bar.callback("Audio to motion"))
 
 
-def render_motion(reference: Reference, motion: Motion, output: Path, audio_path: Path | None,
-                  options: RenderOptions, reporter) -> str:
-    """Render `motion` (already at the output rate) into `output`; returns the engine's name."""
-    choice = pick_engine(options, reporter)
+def audio_motion_source(choice: EngineChoice, options: RenderOptions, models: ModelCache, reporter):
+    """The motion source of `choice`, with its models loaded (once per process)."""
+    if choice.motion is MotionSource.learned:
+        from aniportrait_cli.audio2lmk.motion_source import LearnedMotion
+
+        pipeline = _audio2lmk(choice, options, models, reporter)
+        return LearnedMotion(pipeline, options.resolved_pose_style, options.compat)
+    from aniportrait_cli.classic.motion_source import SignalMotion
+
+    return SignalMotion(options.seed)
+
+
+def render_motion(reference: Reference, motion: Motion, output: Path, audio_path: Path | None, choice: EngineChoice,
+                  options: RenderOptions, models: ModelCache, reporter) -> None:
+    """Render `motion` (already at the output rate) into `output`, all or nothing."""
     sink = FrameSink(output, reference, motion, options, audio_path)
     try:
-        if choice.engine is Engine.neural:
-            _neural_frames(reference, motion, options, reporter, choice.device, sink)
-        else:
-            _classic_frames(reference, motion, reporter, sink)
+        with reporter.progress() as bar:
+            progress = _stage_progress(bar)
+            renderer = _renderer(choice, options, models, progress)
+            renderer.render(reference.square, reference.face, motion, sink, progress)
         sink.close()
     except BaseException:
         sink.abort()
         raise
-    return choice.engine.value
 
 
-def _classic_frames(reference: Reference, motion: Motion, reporter, sink: FrameSink) -> None:
-    from aniportrait_cli.classic.renderer import ClassicRenderer
+def _renderer(choice: EngineChoice, options: RenderOptions, models: ModelCache, progress):
+    if choice.renderer is Renderer.warp:
+        from aniportrait_cli.classic.warp_renderer import WarpRenderer
 
-    renderer = ClassicRenderer.from_face(reference.square, reference.face)
-    with reporter.progress() as bar:
-        for frame in renderer.frames(motion, progress=bar.callback("Rendering", motion.num_frames)):
-            sink(frame)
-
-
-class PoseImageSequence:
-    """A motion's pose images drawn on demand (len + indexing), so the diffusion pipeline reads them window
-    by window instead of holding a whole long video's worth in memory."""
-
-    def __init__(self, motion: Motion, size: int, indices: list[int] | None = None):
-        self.motion = motion
-        self.size = size
-        self.indices = indices if indices is not None else list(range(motion.num_frames))
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-    def __getitem__(self, i: int) -> np.ndarray:
-        from aniportrait_cli.landmarks.motion_tools import pose_image
-
-        return pose_image(self.motion, self.indices[i], self.size, self.size)
-
-
-def _neural_paths(options: RenderOptions) -> dict[str, Path]:
-    from aniportrait_cli.weights import manager
-
-    return manager.require("neural", options.weights_dir)
-
-
-def _neural_motion(reference: Reference, audio, options: RenderOptions, reporter, device: str) -> Motion:
-    from aniportrait_cli.audio2lmk.pipeline import Audio2LmkPipeline
-    from aniportrait_cli.landmarks.motion_tools import motion_from_offsets
-
-    paths = _neural_paths(options)
-    pipeline = cached(options, ("audio2lmk", paths["audio2mesh"], paths["audio2pose"], device),
-                      lambda: Audio2LmkPipeline.from_pretrained(paths["audio2mesh"], paths["audio2pose"], device=device))
-    with reporter.progress() as bar:
-        result = pipeline.predict(audio.samples, options.resolved_pose_style, MOTION_FPS, options.compat,
-                                  progress=bar.callback("Audio to motion"))
-    return motion_from_offsets(reference.face, result.mesh_offsets, result.head_pose, MOTION_FPS)
-
-
-def _neural_frames(reference: Reference, motion: Motion, options: RenderOptions, reporter, device: str,
-                   sink: FrameSink) -> None:
+        return WarpRenderer()
     from aniportrait_cli.jobs.devices import resolve_dtype
-    from aniportrait_cli.lmk2video.film import FrameInterpolator, KeyframeExpander, keyframe_indices
-    from aniportrait_cli.lmk2video.loading import ReleaseFiles
+    from aniportrait_cli.lmk2video.film import FrameInterpolator
     from aniportrait_cli.lmk2video.pipeline import Lmk2VideoPipeline
-
-    paths = _neural_paths(options)
-    files = ReleaseFiles(
-        denoising_unet=paths["denoising_unet"], motion_module=paths["motion_module"],
-        reference_unet=paths["reference_unet"], pose_guider=paths["pose_guider"],
-        vae_dir=paths["vae"].parent, image_encoder_dir=paths["image_encoder"].parent,
-    )
-    size = options.size
-    with reporter.progress() as bar:
-        tasks: dict[str, object] = {}
-        labels = {"load": "Loading weights", "denoise": "Diffusion", "decode": "Decoding"}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add(labels.get(stage, stage), total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        dtype = resolve_dtype(options.dtype, device)
-        pipeline = cached(options, ("lmk2video", files, device, dtype, options.low_vram),
-                          lambda: Lmk2VideoPipeline.from_pretrained(files, device=device, dtype=dtype,
-                                                                    low_vram=options.low_vram, progress=progress))
-
-        indices = list(range(motion.num_frames))
-        emit = sink
-        if options.fast:
-            # Diffuse every k-th frame, FILM fills the rest at their own times: same frame count, same sync.
-            film_path = _film_path(options)
-            interpolator = cached(options, ("film", film_path, device), lambda: FrameInterpolator.from_file(film_path, device))
-            indices = keyframe_indices(motion.num_frames, options.fast_stride)
-            emit = KeyframeExpander(indices, interpolator, sink)
-
-        def on_frames(start: int, frames: np.ndarray) -> None:
-            for frame in frames:
-                emit(frame)
-
-        pipeline(reference.square, PoseImageSequence(motion, size, indices), size, size, steps=options.steps,
-                 cfg=options.cfg, seed=options.seed, progress=progress, on_frames=on_frames)
-
-
-def _film_path(options: RenderOptions) -> Path:
+    from aniportrait_cli.lmk2video.renderer import STAGE_LABELS, DiffusionRenderer, DiffusionSettings, release_files
     from aniportrait_cli.weights import manager
 
-    return manager.require("neural", options.weights_dir, ids=["film_net"])["film_net"]
+    device = choice.device
+    files = release_files(manager.require("neural", options.weights_dir))
+    dtype = resolve_dtype(options.dtype, device)
+
+    def load_progress(stage: str, done: int, total: int) -> None:
+        progress(STAGE_LABELS.get(stage, stage), done, total)
+
+    pipeline = models.get(("lmk2video", files, device, dtype, options.low_vram),
+                          lambda: Lmk2VideoPipeline.from_pretrained(files, device=device, dtype=dtype,
+                                                                    low_vram=options.low_vram, progress=load_progress))
+    interpolator = None
+    if options.fast:
+        film = manager.require("neural", options.weights_dir, ids=["film_net"])["film_net"]
+        interpolator = models.get(("film", film, device), lambda: FrameInterpolator.from_file(film, device))
+    settings = DiffusionSettings(size=options.size, steps=options.steps, cfg=options.cfg, seed=options.seed,
+                                 fast_stride=options.fast_stride)
+    return DiffusionRenderer(pipeline, settings, interpolator)
+
+
+def _audio2lmk(choice: EngineChoice, options: RenderOptions, models: ModelCache, reporter):
+    from aniportrait_cli.audio2lmk.pipeline import Audio2LmkPipeline
+    from aniportrait_cli.weights import manager
+
+    paths = manager.require("hybrid", options.weights_dir)
+    mesh, pose = paths["audio2mesh"], paths["audio2pose"]
+    precision = _motion_precision(choice, options, reporter)
+    return models.get(("audio2lmk", mesh, pose, choice.device, precision),
+                      lambda: Audio2LmkPipeline.from_pretrained(mesh, pose, device=choice.device, precision=precision))
+
+
+def _motion_precision(choice: EngineChoice, options: RenderOptions, reporter) -> str:
+    """--fast with the hybrid engine on a CPU: the learned motion in bfloat16 where the CPU has it natively."""
+    if not (options.fast and choice.renderer is Renderer.warp and choice.device == "cpu"):
+        return "fp32"
+    from aniportrait_cli.audio2lmk.precision import fast_cpu_precision
+
+    precision = fast_cpu_precision()
+    if precision is None:
+        reporter.note_once("--fast: this CPU has no native bfloat16, so the learned motion runs in fp32 (as fast "
+                           "as it gets here)")
+        return "fp32"
+    return precision
+
+
+def _stage_progress(bar):
+    """A `progress(label, done, total)` callback: one bar per label, created on first use."""
+    tasks: dict[str, object] = {}
+
+    def progress(label: str, done: int, total: int) -> None:
+        if label not in tasks:
+            tasks[label] = bar.add(label, total)
+        bar.update(tasks[label], completed=done, total=total)
+
+    return progress

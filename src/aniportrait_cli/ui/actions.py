@@ -15,6 +15,7 @@ from pathlib import Path
 
 from aniportrait_cli.errors import AniportraitError, InputError
 from aniportrait_cli.jobs.batch import AUDIO_SUFFIXES, VIDEO_SUFFIXES
+from aniportrait_cli.jobs.model_cache import ModelCache
 from aniportrait_cli.jobs.options import RenderOptions
 from aniportrait_cli.jobs.outputs import default_output
 from aniportrait_cli.ui.reporter import PageReporter, ShowProgress
@@ -41,7 +42,7 @@ class Actions:
     def __init__(self, workspace: Workspace, weights_dir: Path | None = None):
         self.workspace = workspace
         self.weights_dir = weights_dir
-        self._models: dict = {}
+        self._models = ModelCache()
 
     def audio_to_video(self, session: str, show: ShowProgress, portrait: str | None, audio: str | None,
                        settings: RenderOptions, pose: str = POSE_OWN, pose_file: str | None = None) -> Result:
@@ -51,7 +52,7 @@ class Actions:
             ref, sound = _given(portrait, "a portrait image"), _given(audio, "speech or singing (an audio file)")
             options = self._options(settings, folder)
             output = audio2vid.run(ref=ref, audio=sound, motion=None, pose_from=_pose_from(pose, pose_file),
-                                   output=default_output(ref, sound, cwd=folder), options=options, reporter=reporter)
+                                   output=default_output(ref, sound, cwd=folder), options=options, reporter=reporter, models=self._models)
             return [output, options.save_motion]
 
         return self._run(session, show, job, portrait, audio, pose_file)
@@ -64,7 +65,7 @@ class Actions:
             ref, driving = _given(portrait, "a portrait image"), _given(video, "a driving video")
             options = self._options(settings, folder)
             output = vid2vid.run(ref=ref, video=driving, output=default_output(ref, driving, cwd=folder),
-                                 options=options, reporter=reporter)
+                                 options=options, reporter=reporter, models=self._models)
             return [output, options.save_motion]
 
         return self._run(session, show, job, portrait, video)
@@ -88,7 +89,7 @@ class Actions:
                 pose_smooth=int(smooth), mirror=bool(mirror), loop=loop, save_pose=template, preview=preview,
                 output=default_output(*(p for p in (ref, src) if p is not None),
                                       suffix="__preview.mp4" if preview else "__edit.mp4", cwd=folder),
-                options=options, reporter=reporter)
+                options=options, reporter=reporter, models=self._models)
             return [output, options.save_motion, template]
 
         return self._run(session, show, job, portrait, source, pose_file)
@@ -108,8 +109,8 @@ class Actions:
         self.workspace.end_session(session)
 
     def _options(self, settings: RenderOptions, folder: Path) -> RenderOptions:
-        """The page's settings plus what the server decides: weights, where the motion file goes, loaded models."""
-        return replace(settings, weights_dir=self.weights_dir, save_motion=folder / "motion.npz", extra=self._models)
+        """The page's settings plus what the server decides: the weights folder and where the motion file goes."""
+        return replace(settings, weights_dir=self.weights_dir, save_motion=folder / "motion.npz")
 
     def _run(self, session: str, show: ShowProgress, job: Callable[[Path, PageReporter], list[Path]],
              *uploads: str | None) -> Result:
@@ -127,17 +128,8 @@ class Actions:
             reporter.error(f"internal error: {exc!r} (the server's log has the details)")
             shutil.rmtree(folder, ignore_errors=True)
             return Result(log=reporter.text)
-        finally:
-            self._forget_engine_choice()
         video = next((f for f in files if f.suffix == ".mp4"), None)
         return Result(video=video, downloads=files, log=reporter.text)
-
-    def _forget_engine_choice(self) -> None:
-        """Models stay loaded between jobs, but `auto` decides again each job (weights may have arrived since)."""
-        from aniportrait_cli.jobs.engines import EngineChoice
-
-        for key in [k for k, v in self._models.items() if isinstance(v, EngineChoice)]:
-            del self._models[key]
 
 
 def _given(path: str | None, what: str) -> Path:

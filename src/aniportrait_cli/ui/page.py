@@ -6,7 +6,7 @@ Only layout and wiring live here; what a button does is in actions.py, so the pa
 # No `from __future__ import annotations` here: Gradio finds the `gr.Request` parameters by their annotations.
 import gradio as gr
 
-from aniportrait_cli.cli.common import CfgOpt, FpsOpt, SizeOpt, StepsOpt
+from aniportrait_cli.cli.common import CfgOpt, EngineOpt, FpsOpt, SizeOpt, StepsOpt
 from aniportrait_cli.jobs.options import Engine, RenderOptions
 from aniportrait_cli.ui.actions import POSE_CHOICES, POSE_FILE, POSE_OWN, Actions, Result
 
@@ -155,7 +155,7 @@ def _settings(fps: float = 30.0):
     defaults = RenderOptions()
     with gr.Accordion("Settings", open=False):
         engine = gr.Radio([e.value for e in Engine], value=defaults.engine.value, label="Engine",
-                          info="auto: neural when its weights and a GPU are here, else classic")
+                          info=_help(EngineOpt))
         with gr.Row():
             seed = gr.Number(defaults.seed, precision=0, label="Seed")
             fps_slider = gr.Slider(0 if not fps else _low(FpsOpt), _high(FpsOpt), value=fps, step=1, label="FPS",

@@ -42,8 +42,8 @@ class PageProgress(PlainProgress):
         super().__init__(sys.stderr)
         self._show = show
 
-    def add_task(self, description: str, total: float | None = None) -> int:
-        task_id = super().add_task(description, total)
+    def add_task(self, description: str, total: float | None = None, **fields) -> int:
+        task_id = super().add_task(description, total, **fields)
         self._redraw(task_id)
         return task_id
 

@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 
 WEIGHTS_DIR_ENV = "ANIPORTRAIT_WEIGHTS_DIR"
+# Lightest first: each engine needs the files tagged with its name and those of every lighter engine.
+ENGINES = ("classic", "hybrid", "neural")
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,13 @@ def get(file_id: str) -> WeightFile:
     raise KeyError(file_id)
 
 
+def needed_by(entry: WeightFile, engine: str) -> bool:
+    """Whether `engine` (classic, hybrid, neural) loads `entry` (the file's tag is the lightest engine using it)."""
+    return ENGINES.index(entry.engine) <= ENGINES.index(engine)
+
+
 def files_for(engine: str, include_optional: bool = False) -> list[WeightFile]:
-    return [f for f in all_files() if f.engine == engine and (f.required or include_optional)]
+    return [f for f in all_files() if needed_by(f, engine) and (f.required or include_optional)]
 
 
 def packaged_path(entry: WeightFile) -> Path:
