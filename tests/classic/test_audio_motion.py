@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aniportrait_cli.classic.audio_motion import blink_times, motion_from_audio
+from aniportrait_cli.classic.audio_motion import ArticulationStyle, blink_times, motion_from_audio
 from aniportrait_cli.classic.face_rig import FaceRig
+from aniportrait_cli.classic.speech import long_runs
 from aniportrait_cli.classic import topology as topo
 from aniportrait_cli.motion import Motion
 
@@ -33,7 +34,9 @@ def test_motion_contract(speech, speech_motion, astronaut_face):
 def test_mouth_closed_in_silence_and_open_in_speech(speech_motion, speech_silence, astronaut_face):
     rig = FaceRig(astronaut_face.mesh3d)
     gap = rig.mouth_gap(speech_motion.mesh)  # inner-lip gap in face heights
-    silence = speech_silence & ~_near(~speech_silence, 1)  # silent frames not next to speech
+    # Pauses of 0.3 s or more (not their first and last frame): the mouth rests closed. (Real speakers keep
+    # moving through the short gaps inside a phrase, and so does the engine.)
+    silence = long_runs(speech_silence, 9) & ~_near(~speech_silence, 1)
     talking = ~_near(speech_silence, 1)
     assert silence.sum() > 60 and talking.sum() > 120
     # The photo shows parted lips (gap ~0.058); in silence the rig closes them.
@@ -45,13 +48,14 @@ def test_mouth_closed_in_silence_and_open_in_speech(speech_motion, speech_silenc
     assert np.std(gap[talking]) > 0.015
 
 
-def test_closure_before_stop_release(speech_motion, speech_silence):
-    """Bilabial/stop releases after a closure: 'Peter picked a peck of pickled peppers' has several."""
+def test_jaw_rises_at_stop_closures(speech_motion, speech_silence):
+    """'Peter picked a peck of pickled peppers': the short silences of its stop consonants, inside the phrase,
+    bring the jaw up (real speakers do not shut the lips for every stop, so neither does the engine)."""
     opening = speech_motion.extra["mouth_open"]
-    talking = ~speech_silence
-    # Inside speech stretches the mouth closes now and then (not only in the pauses).
-    inner_closures = talking & ~_near(speech_silence, 2) & (opening < 0.15)
-    assert inner_closures.sum() >= 3
+    inner_stops = speech_silence & ~long_runs(speech_silence, 9)
+    talking = ~speech_silence & ~_near(speech_silence, 1)
+    assert inner_stops.sum() >= 5
+    assert np.median(opening[inner_stops]) < 0.75 * np.median(opening[talking])
 
 
 def test_blinks_spaced_and_seeded(speech, astronaut_face):
@@ -106,8 +110,9 @@ def test_recorded_voice(astronaut_face):
     loud = level > 0.1 * level.max()
     quiet = level < 0.01 * level.max()
     assert loud.sum() >= 8 and quiet.sum() >= 8
-    assert np.mean(opening[loud]) > 0.4
-    assert np.max(opening[quiet & ~_near(loud, 2)]) < 0.05
+    gap = opening * ArticulationStyle().max_mouth_gap  # in face heights
+    assert np.mean(gap[loud]) > 0.025  # real speakers: 0.03-0.07 on average while talking
+    assert np.max(gap[quiet & ~_near(loud, 2)]) < 0.004
 
 
 def test_sustained_singing_keeps_the_mouth_open(astronaut_face):
@@ -122,9 +127,9 @@ def test_sustained_singing_keeps_the_mouth_open(astronaut_face):
     envelope = np.clip(t / 0.05, 0, 1) * np.clip((2 - t) / 0.05, 0, 1)
     samples = np.concatenate([0.2 * vowel * envelope, np.zeros(rate)]).astype(np.float32)
     motion = motion_from_audio(samples, astronaut_face.mesh3d, astronaut_face.transform, astronaut_face.landmarks)
-    opening = motion.extra["mouth_open"]
-    assert opening[5:55].min() > 0.6
-    assert opening[65:].max() < 0.01
+    gap = motion.extra["mouth_open"] * ArticulationStyle().max_mouth_gap
+    assert gap[5:55].min() > 0.025  # open all along the vowel, no closing in the middle of the note
+    assert gap[65:].max() < 0.001
 
 
 def test_empty_audio_is_an_error(astronaut_face):

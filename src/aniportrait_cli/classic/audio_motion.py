@@ -20,8 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aniportrait_cli.classic import mouth_model, phones
 from aniportrait_cli.classic.face_rig import FaceRig
-from aniportrait_cli.classic.speech import SpeechFeatures, speech_features
+from aniportrait_cli.classic.mouth_model import MouthModel, SpeechSteps
+from aniportrait_cli.classic.speech import SpeechFeatures, long_runs, speech_features
 from aniportrait_cli.motion import Motion
 
 DEFAULT_FPS = 30.0
@@ -32,8 +34,12 @@ ProgressCallback = Callable[[int, int | None], None]
 class ArticulationStyle:
     """Amplitudes of the generated motion (defaults suit conversational speech)."""
 
-    max_mouth_gap: float = 0.08  # inner-lip gap at full loudness on an open vowel, in face heights
-    loudness_span_db: float = 24.0  # from the silence threshold to this many dB above it: closed -> fully open
+    mean_mouth_gap: float = 0.042  # a speaker's average inner-lip gap while talking, in face heights
+    mouth_gap_std: float = 0.026  # and how much it varies (real speakers: 0.018-0.037)
+    max_mouth_gap: float = 0.11  # the widest opening
+    rest_after_s: float = 0.3  # pauses at least this long close the mouth
+    rest_below_db: float = -30.0  # sound this far below the clip's loud speech counts as pause (breaths, room)
+    anticipation_s: float = 0.04  # lip shapes lead their sound by this much
     lip_shape: float = 0.8  # strength of rounding / spreading
     blink_interval_s: tuple[float, float] = (2.0, 6.0)
     blink_close_s: float = 0.09
@@ -69,26 +75,56 @@ def _gaussian_kernel(sigma_frames: float) -> np.ndarray:
     return np.exp(-0.5 * (x / max(sigma_frames, 1e-6)) ** 2)
 
 
-def mouth_track(features: SpeechFeatures, style: ArticulationStyle = ArticulationStyle()) -> tuple[np.ndarray, np.ndarray]:
-    """(mouth_gap in face heights, lip_round -1..1) per frame."""
-    above = np.where(features.speech, features.level - features.silence_db, 0.0)  # dB above silence
-    loudness = np.clip(above / style.loudness_span_db, 0.0, 1.0) ** 0.8
-    vowel_height = 1.0 + 0.25 * np.clip(features.openness, -1.5, 1.5)
-    fricative = 1.0 - 0.5 * features.hiss
-    opening = np.clip(loudness * vowel_height, 0.0, 1.0) * fricative
+def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: ArticulationStyle = ArticulationStyle(),
+                model: MouthModel | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(mouth_gap in face heights, lip_round -1..1) per frame.
 
-    # Jaw inertia: a light smoothing (the mouth still follows syllables at 4-8 per second) ...
-    opening = _smooth(opening * features.speech, np.array([1.0, 2.0, 1.0]))
-    # ... but closures are hard: lips shut in every silent frame (pauses, and the short silences of stop
-    # consonants inside words), and in the frame before a stop-consonant release.
-    opening[~features.speech] = 0.0
-    before_onset = np.flatnonzero(features.onset) - 1
-    before_onset = before_onset[before_onset >= 0]
-    opening[before_onset] = np.minimum(opening[before_onset], 0.1 * opening[before_onset + 1])
+    The opening comes from the learned mouth model (phones + spectrum with +-120 ms of context, so the jaw
+    anticipates and lingers as real ones do), scaled to a typical speaker's range. On top of it: lips shut at
+    the heart of every /p b m/, and the mouth rests closed in pauses longer than `rest_after_s`.
+    """
+    n, fps = features.num_frames, features.fps
+    times = (np.arange(n) + 0.5) / fps
+    z = (model or mouth_model.default_model()).predict_at(steps.features, times)
+    opening = np.clip(style.mean_mouth_gap + style.mouth_gap_std * z, 0.0, style.max_mouth_gap)
 
-    rounding = -np.clip(features.brightness / 1.5, -1.0, 1.0) * style.lip_shape
-    rounding = _smooth(np.where(features.speech, rounding, 0.0), np.array([1.0, 2.0, 3.0, 2.0, 1.0]))
-    return (opening * style.max_mouth_gap).astype(np.float64), rounding
+    # Held notes (singing, drawn-out vowels: loud sound for 0.3 s or more) keep the mouth open; the model,
+    # learned on speech, would let it drift shut.
+    held = long_runs(features.speech & (features.level > -6.0), max(1, int(round(0.3 * fps))))
+    opening = np.where(held, np.maximum(opening, style.mean_mouth_gap), opening)
+
+    tracks = mouth_model.block_average(steps.phone_tracks, 3)
+    at_frames = np.clip(np.round(times / mouth_model.STEP_S).astype(np.int64), 0, len(tracks) - 1)
+    closed = tracks[at_frames, list(phones.TRACK_NAMES).index("closed")]
+    opening *= 1.0 - 0.85 * np.clip(closed, 0.0, 1.0)
+
+    # Inside words, a frame with (next to) no sound is a stop closure: the jaw comes up (and the lips shut for
+    # /p b m/). Only a real pause rests the mouth fully closed: one long enough for a real speaker to close the
+    # lips. The signal level decides (the phone recogniser hears phones in breaths and room noise, and silence
+    # in long sung vowels); blips of sound shorter than 0.07 s do not interrupt a pause.
+    opening = np.where(features.speech, opening, 0.4 * opening)
+    voiced_enough = features.speech & (features.level > style.rest_below_db)  # breaths stay below this
+    pause = ~long_runs(voiced_enough, max(1, int(round(0.07 * fps))))
+    rest = long_runs(pause, max(1, int(round(style.rest_after_s * fps))))
+    # Before the first sound and after the last one the mouth rests too, however short that pause is.
+    sound = np.flatnonzero(~pause)
+    if sound.size:
+        rest[: sound[0]] = True
+        rest[sound[-1] + 1:] = True
+    opening = _smooth(np.where(rest, 0.0, opening), np.array([1.0, 2.0, 1.0]))
+    inside_rest = rest.copy()  # a one-frame ramp at each end of a rest, shut in between
+    inside_rest[1:] &= rest[:-1]
+    inside_rest[:-1] &= rest[1:]
+    opening[inside_rest] = 0.0
+
+    # Lip shape: phones say rounded or spread; the spectrum (dark = rounded) fills in where they are unsure.
+    # Shapes start ~40 ms before their sound (anticipation) and blend over ~100 ms (coarticulation).
+    anticipated = np.clip(np.round((times + style.anticipation_s) / mouth_model.STEP_S).astype(np.int64), 0, len(tracks) - 1)
+    from_phones = phones.rounding_track(mouth_model.block_average(steps.phone_tracks, 10))[anticipated]
+    from_spectrum = -np.clip(features.brightness / 1.5, -1.0, 1.0)
+    rounding = np.where(features.speech, 0.7 * from_phones + 0.3 * from_spectrum, 0.0) * style.lip_shape
+    rounding = _smooth(rounding, _gaussian_kernel(0.05 * fps))
+    return opening.astype(np.float64), np.clip(rounding, -1.0, 1.0)
 
 
 def blink_track(num_frames: int, fps: float, rng: np.random.Generator, style: ArticulationStyle = ArticulationStyle()) -> np.ndarray:
@@ -171,7 +207,7 @@ def articulation_from_audio(
     """Rig controls and head pose per video frame for 16 kHz mono samples."""
     features = speech_features(samples_16k, fps, num_frames)
     rng = np.random.default_rng(seed)
-    gap, rounding = mouth_track(features, style)
+    gap, rounding = mouth_track(features, mouth_model.speech_steps(samples_16k), style)
     blink = blink_track(features.num_frames, fps, rng, style)
     pose = head_track(features, rng, style)
     return Articulation(mouth_gap=gap, lip_round=rounding, blink=blink, pose=pose)

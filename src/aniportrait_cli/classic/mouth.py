@@ -103,8 +103,9 @@ class MouthPalette:
         oval = points2d[list(topo.FACE_OVAL)]
         skin = image[(_polygon_mask(shape, oval) > 127) & ~outer_mask].reshape(-1, 3).astype(np.float32)
         skin_luma = float(np.median(skin @ LUMA)) if len(skin) else 160.0
-        # Teeth a little darker than white paper under the same light as the skin, slightly warm.
-        teeth = np.array([228.0, 222.0, 208.0], np.float32) * np.clip(skin_luma / 175.0, 0.5, 1.05)
+        # Teeth: ivory under the same light as the skin, tinted a little by the lips around them.
+        teeth = np.array([236.0, 226.0, 204.0], np.float32) * np.clip(skin_luma / 165.0, 0.55, 1.08)
+        teeth = 0.9 * teeth + 0.1 * lip  # lit by the light that comes through the lips
         return cls(
             cavity=(lip * np.array([0.30, 0.18, 0.18])).astype(np.float32),
             tongue=(lip * np.array([0.70, 0.42, 0.42])).astype(np.float32),
@@ -157,14 +158,26 @@ class MouthPainter:
             color = self._split_reference_interior(mouth, u, v, top, bottom)
         else:
             color = self._synthetic_interior(mouth, u, v, top, bottom)
+        # The photo around is soft (camera optics, compression); a painted interior must not be sharper.
+        color = cv2.GaussianBlur(color.astype(np.float32), (0, 0), max(0.6, 0.008 * mouth.width))
         patch = frame[y0:y1, x0:x1].astype(np.float32)
         a = alpha[..., None]
         frame[y0:y1, x0:x1] = np.clip(patch * (1.0 - a) + color * a + 0.5, 0, 255).astype(np.uint8)
 
-    def _cavity(self, mouth: MouthFrame, u: np.ndarray) -> np.ndarray:
+    def _cavity(self, mouth: MouthFrame, u: np.ndarray, v: np.ndarray, top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+        """The dark inside of the mouth: deepest behind the middle of the opening, lighter and redder towards
+        the corners and the lower lip (cheeks and tongue catch some light), in the upper lip's shadow at the top."""
+        gap = np.maximum(bottom - top, 1e-3)
         across = np.clip(2.0 * u / mouth.width - 1.0, -1.0, 1.0)
-        shade = 0.6 + 0.4 * np.clip(1.0 - across**4, 0.0, 1.0)  # darker towards the corners
-        return self.palette.cavity[None, None, :] * shade[..., None]
+        down = np.clip((v - top) / gap, 0.0, 1.0)  # 0 under the upper lip .. 1 on the lower lip
+        depth = np.clip(1.0 - across**2, 0.0, 1.0) * np.clip(1.0 - (2.0 * down - 0.8) ** 2, 0.0, 1.0)
+        shade = 1.25 - 0.75 * depth  # darkest in the middle of the opening
+        shade *= 0.55 + 0.45 * np.clip((v - top) / np.maximum(0.25 * gap, 1.0), 0.0, 1.0)  # under the upper lip
+        color = self.palette.cavity[None, None, :] * shade[..., None]
+        # A hint of tongue towards the lower lip once the mouth is open enough to see it.
+        tongue = np.clip((down - 0.55) / 0.35, 0.0, 1.0) * np.clip(gap / max(0.12 * mouth.width, 1.0) - 0.5, 0.0, 1.0)
+        tongue *= np.clip(1.0 - across**4, 0.0, 1.0)
+        return color * (1.0 - 0.6 * tongue[..., None]) + self.palette.tongue[None, None, :] * (0.6 * tongue[..., None])
 
     def _split_reference_interior(self, mouth: MouthFrame, u, v, top, bottom) -> np.ndarray:
         ref = self.reference_frame
@@ -184,33 +197,40 @@ class MouthPainter:
 
         upper_color = sample(ref_top + from_top)
         lower_color = sample(ref_bottom - from_bottom)
-        color = self._cavity(mouth, u)
+        color = self._cavity(mouth, u, v, top, bottom)
         color = color * (1.0 - upper_part[..., None]) + upper_color * upper_part[..., None]
         return color * (1.0 - lower_part[..., None]) + lower_color * lower_part[..., None]
 
     def _synthetic_interior(self, mouth: MouthFrame, u, v, top, bottom) -> np.ndarray:
+        """Cavity, an upper row of teeth under the upper lip (and a lower one when the mouth is wide open),
+        shaded like the face and softened like the photo."""
         palette = self.palette
         gap = np.maximum(bottom - top, 0.0)
-        depth = v - top
         across = np.clip(2.0 * u / mouth.width - 1.0, -1.0, 1.0)
         centrality = np.clip(1.0 - across**4, 0.0, 1.0)
-        color = self._cavity(mouth, u)
+        color = self._cavity(mouth, u, v, top, bottom)
 
-        # Tongue: a soft bulge rising from the lower lip when the mouth is well open.
-        tongue_height = 0.3 * gap * centrality
-        tongue = np.clip((v - (bottom - tongue_height)) / np.maximum(0.5 * tongue_height, 0.5), 0.0, 1.0)
-        tongue *= np.clip(gap / max(0.15 * mouth.width, 1.0) - 0.4, 0.0, 1.0)
-        color = color * (1.0 - tongue[..., None]) + palette.tongue[None, None, :] * tongue[..., None]
+        def row_of_teeth(edge_distance: np.ndarray, height: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """(coverage 0..1, shade) of a row of teeth growing `height` pixels from a lip edge."""
+            coverage = (np.clip(height - edge_distance + 0.5, 0.0, 1.0) * np.clip(edge_distance + 0.5, 0.0, 1.0)
+                        * np.clip(height, 0.0, 1.0))  # no row at all where it has no height
+            tooth = 0.09 * mouth.width  # central incisors; the side teeth get narrower and recede
+            offset = np.abs(u - 0.5 * mouth.width) / tooth
+            position = np.where(offset < 1.0, offset, 1.0 + (offset - 1.0) * 1.3)
+            seam = 0.5 + 0.5 * np.cos(2.0 * np.pi * position)  # 1 at the gaps between teeth, soft
+            relative = np.clip(edge_distance / np.maximum(height, 1.0), 0.0, 1.0)
+            shade = (0.6 + 0.4 * centrality) * (1.0 - 0.08 * seam**8 * (offset > 0.5)) * (1.0 - 0.15 * relative)
+            return coverage, shade
 
-        # Upper teeth: a band under the upper lip, as tall as the opening allows, fading into the corners, in
-        # the lip's shadow at the top, with faint gaps between the teeth (central incisors widest).
-        teeth_height = np.minimum(0.45 * gap, 0.1 * mouth.width) * np.clip(1.3 * centrality, 0.0, 1.0)
-        teeth = np.clip(teeth_height - depth + 0.5, 0.0, 1.0) * np.clip(depth + 1.0, 0.0, 1.0)
-        relative_depth = np.clip(depth / np.maximum(teeth_height, 1.0), 0.0, 1.0)
-        teeth_shade = (0.62 + 0.38 * centrality) * (1.0 - 0.18 * relative_depth) * (0.8 + 0.2 * np.clip(depth, 0.0, 1.0))
-        offset = np.abs(u - 0.5 * mouth.width) / (0.085 * mouth.width)  # in tooth widths from the middle
-        position = np.where(offset < 1.0, offset, 1.0 + (offset - 1.0) * 1.25)  # side teeth are narrower
-        seam = np.abs(position - np.round(position)) * (0.085 * mouth.width)  # pixels to the nearest gap
-        teeth_shade = teeth_shade * (1.0 - 0.15 * np.clip(1.0 - seam, 0.0, 1.0) * (offset > 0.5))
-        teeth_color = palette.teeth[None, None, :] * teeth_shade[..., None]
-        return color * (1.0 - teeth[..., None]) + teeth_color * teeth[..., None]
+        # Upper teeth: as tall as the opening allows, up to a tenth of the mouth width, in the lip's shadow.
+        upper_height = np.minimum(0.35 * gap, 0.09 * mouth.width) * np.clip(1.2 * centrality - 0.15, 0.0, 1.0)
+        upper, upper_shade = row_of_teeth(v - top, upper_height)
+        upper_shade = upper_shade * (0.7 + 0.3 * np.clip((v - top) / np.maximum(0.3 * upper_height, 1.0), 0.0, 1.0))
+        # Lower teeth: mostly hidden behind the lower lip, a thin row when the mouth is wide open.
+        lower_height = np.clip(0.15 * gap - 0.03 * mouth.width, 0.0, 0.05 * mouth.width) * np.clip(1.2 * centrality - 0.3, 0.0, 1.0)
+        lower, lower_shade = row_of_teeth(bottom - v, lower_height)
+        lower_shade = 0.75 * lower_shade
+
+        teeth = palette.teeth[None, None, :]
+        color = color * (1.0 - upper[..., None]) + teeth * (upper * upper_shade)[..., None]
+        return color * (1.0 - lower[..., None]) + teeth * (lower * lower_shade)[..., None]

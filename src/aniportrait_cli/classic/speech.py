@@ -84,6 +84,17 @@ def silence_threshold(level_db: np.ndarray) -> float:
     return max(loud - SILENCE_BELOW_LOUD_DB, min(floor + 6.0, loud - 20.0))
 
 
+def long_runs(mask: np.ndarray, min_length: int) -> np.ndarray:
+    """The parts of a boolean `mask` that belong to runs of at least `min_length` consecutive True values."""
+    mask = np.asarray(mask, dtype=bool)
+    out = np.zeros_like(mask)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    for start, end in zip(edges[::2], edges[1::2]):
+        if end - start >= min_length:
+            out[start:end] = True
+    return out
+
+
 def _zscore(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if mask.sum() < 2:
         return np.zeros_like(values)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from aniportrait_cli import __version__
+from aniportrait_cli import __version__, sync_rules
 from aniportrait_cli.cli.common import (
     AUDIOS,
     IMAGES,
@@ -289,23 +289,33 @@ def edit_pose(
         raise typer.Exit(code)
 
 
-@app.command("check-sync", epilog=examples(
+CHECK_SYNC_HELP = (
+    "Measure lip sync: does the mouth move with this sound, and at what audio-video offset (ms)? The sound's "
+    "expected mouth opening (the classic engine's phone + spectrum model) is correlated with the video's mouth "
+    f"opening at every offset within +-{sync_rules.MAX_OFFSET_FRAMES} frames; {sync_rules.VERDICT_RULE}. "
+    "The report goes to stdout. Exit codes: 0 lip-synced, 3 not lip-synced, 2 bad input, 1 failed run "
+    "(with --against: 0 whenever the comparison ran)."
+)
+
+
+@app.command("check-sync", help=CHECK_SYNC_HELP, epilog=examples(
     "aniportrait check-sync face__speech.mp4",
     "aniportrait check-sync dubbed.mp4 --audio original.wav --json",
+    "aniportrait check-sync generated.mp4 --against real_speaker.mp4",
 ))
 @handle_errors
 def check_sync(
     video: Annotated[Path, typer.Argument(metavar="VIDEO", help="A talking-face video.", show_default=False)],
     audio: Annotated[Path | None, typer.Option("--audio", metavar="AUDIO", help="Audio to compare with (default: the video's own track).", rich_help_panel=INPUTS, show_default=False)] = None,
+    against: Annotated[Path | None, typer.Option("--against", metavar="REAL.mp4", help="A video of the real speaker on the same audio: compare the two mouths instead (correlation at lag 0, best lag within +-5 frames, std ratio).", rich_help_panel=INPUTS, show_default=False)] = None,
     json_output: JsonOpt = False,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
     reporter=None,
 ) -> None:
-    """Measure lip sync: mouth opening vs speech envelope, best lag, mouth movement in silence."""
     from aniportrait_cli.jobs import check_sync as job
 
-    job.run(video=video, audio=audio, reporter=reporter)
+    job.run(video=video, audio=audio, against=against, reporter=reporter)
 
 
 @app.command("doctor", epilog=examples("aniportrait doctor", "aniportrait doctor --json"))

@@ -94,16 +94,22 @@ class Actions:
 
         return self._run(session, show, job, portrait, source, pose_file)
 
-    def check_sync(self, session: str, show: ShowProgress, video: str | None, audio: str | None = None) -> Result:
-        from aniportrait_cli.jobs.check_sync import measure
+    def check_sync(self, session: str, show: ShowProgress, video: str | None, audio: str | None = None,
+                   against: str | None = None) -> Result:
+        import typer
+
+        from aniportrait_cli.jobs import check_sync
 
         def job(folder: Path, reporter) -> list[Path]:
-            report = measure(_given(video, "a talking-face video"), Path(audio) if audio else None, reporter)
-            for line in report.describe():
-                reporter.info(line)
+            try:
+                check_sync.run(video=_given(video, "a talking-face video"), audio=Path(audio) if audio else None,
+                               against=Path(against) if against else None, reporter=reporter)
+            except typer.Exit as verdict:  # "not lip-synced" is the CLI's exit code 3: a measurement, not an error
+                if verdict.exit_code != check_sync.NOT_LIP_SYNCED_EXIT:
+                    raise
             return []
 
-        return self._run(session, show, job, video, audio)
+        return self._run(session, show, job, video, audio, against)
 
     def end_session(self, session: str) -> None:
         self.workspace.end_session(session)

@@ -113,14 +113,16 @@ def build_page(actions: Actions) -> gr.Blocks:
                         video = gr.Video(label="Talking-face video", sources=["upload"])
                         audio = gr.Audio(label="Audio to compare with (optional; default: the video's own)",
                                          type="filepath", sources=["upload"])
+                        against = gr.Video(label="Or: a real video of the same speech, to compare the mouths with "
+                                                 "(optional)", sources=["upload"])
                         run = gr.Button("Measure lip sync", variant="primary")
                     with gr.Column():
                         report = gr.Textbox(label="Report", lines=8, interactive=False, elem_classes="aligned")
 
-                def check_sync(video, audio, request: gr.Request, progress=gr.Progress()):
-                    return actions.check_sync(request.session_hash, show(progress), video, audio).log
+                def check_sync(video, audio, against, request: gr.Request, progress=gr.Progress()):
+                    return actions.check_sync(request.session_hash, show(progress), video, audio, against).log
 
-                run.click(check_sync, [video, audio], report, api_name="check_sync", concurrency_id="jobs")
+                run.click(check_sync, [video, audio, against], report, api_name="check_sync", concurrency_id="jobs")
 
         def remember_upload(path, request: gr.Request):
             actions.workspace.remember_uploads(request.session_hash, path)

@@ -1,0 +1,77 @@
+"""The classic mouth model's parts: phone decoding, phone tracks, design matrix, fitting and the shipped model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aniportrait_cli.classic import mouth_model, phones
+
+
+def test_long_audio_is_decoded_in_chunks_cut_at_quiet_moments():
+    rate = phones.SAMPLE_RATE
+    rng = np.random.default_rng(0)
+    samples = 0.1 * rng.normal(size=75 * rate).astype(np.float32)
+    samples[int(29 * rate): int(29.2 * rate)] = 0.0  # a pause near the end of the first chunk
+    bounds = phones._chunk_bounds(samples)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(samples)
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))  # contiguous, nothing lost
+    assert 29 * rate <= bounds[0][1] <= 29.2 * rate
+    assert max(end - start for start, end in bounds) <= (phones.CHUNK_S + phones.CUT_SEARCH_S) * rate
+
+
+def test_phone_tracks_mark_visemes_openness_and_silence():
+    decoded = [phones.Phone("SIL", 0.0, 0.1), phones.Phone("M", 0.1, 0.2), phones.Phone("AA", 0.2, 0.4)]
+    tracks = phones.phone_tracks(decoded, 50)
+    names = list(phones.TRACK_NAMES)
+    assert tracks[:10, names.index("silence")].all() and tracks[40:, names.index("silence")].all()
+    assert tracks[10:20, names.index("closed")].all() and (tracks[10:20, names.index("openness")] == 0.0).all()
+    assert tracks[20:40, names.index("open")].all() and (tracks[20:40, names.index("openness")] == 1.0).all()
+    rounding = phones.rounding_track(phones.phone_tracks([phones.Phone("UW", 0.0, 0.1), phones.Phone("IY", 0.1, 0.2)], 20))
+    assert rounding[:10].min() > 0.5 and rounding[10:].max() < -0.5
+
+
+def test_recognises_phones_in_speech(speech):
+    """espeak-ng sentences: phones in the sentences, silence in the pauses between them."""
+    decoded = phones.recognise_phones(speech)
+    spoken = [p for p in decoded if p.label != "SIL"]
+    assert len(spoken) >= 30
+    assert all(0.0 <= p.start_s < p.end_s <= len(speech) / 16000 + 0.02 for p in decoded)
+    assert not any(p.start_s < 0.6 for p in spoken)  # the clip starts with 0.7 s of silence
+
+
+def test_design_matrix_stacks_context_around_each_frame():
+    steps = np.arange(200, dtype=np.float32)[:, None] * np.ones((1, 2), np.float32)
+    design = mouth_model.design_matrix(steps, np.array([1.0]))  # 1 s = step 100
+    assert design.shape == (1, 2 * len(mouth_model.TAPS))
+    centre = mouth_model.TAPS.index(0)
+    assert design[0, 2 * centre] == pytest.approx(100.0, abs=1.0)
+    assert design[0, 2 * (centre + 1)] == pytest.approx(100.0 + mouth_model.BLOCK_STEPS, abs=1.0)
+
+
+def test_fit_recovers_a_linear_relation_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    designs = [rng.normal(size=(400, 6)) for _ in range(3)]
+    targets = [d @ np.array([1.0, -0.5, 0.0, 0.0, 0.2, 0.0]) + 0.05 * rng.normal(size=400) for d in designs]
+    model = mouth_model.fit(designs, targets, alpha=1.0)
+    prediction = model.predict(designs[0])
+    assert np.corrcoef(prediction, targets[0])[0, 1] > 0.99
+    assert np.std(np.concatenate([model.predict(d) for d in designs])) == pytest.approx(1.0, rel=1e-3)
+    mouth_model.MouthModel(model.mean, model.scale, model.weights, model.gain).save(tmp_path / "m.npz")
+    np.testing.assert_allclose(mouth_model.MouthModel.load(tmp_path / "m.npz").predict(designs[1]), model.predict(designs[1]))
+
+
+def test_shipped_model_moves_with_speech(speech, monkeypatch):
+    steps = mouth_model.speech_steps(speech)
+    frames = np.arange(int(len(speech) / 16000 * 30))
+    model = mouth_model.default_model()
+    z = model.predict_at(steps.features, (frames + 0.5) / 30)
+    assert z.shape == frames.shape and np.isfinite(z).all()
+    # Block by block (as for long audio) gives the same as one design matrix.
+    monkeypatch.setattr(mouth_model, "PREDICT_CHUNK_FRAMES", 50)
+    z = model.predict_at(steps.features, (frames + 0.5) / 30)
+    np.testing.assert_allclose(z, model.predict(mouth_model.design_matrix(steps.features, (frames + 0.5) / 30)), rtol=1e-5, atol=1e-5)
+    # It moves with the syllables of the first sentence and stays put in the silence before it (digital
+    # silence is floored like a quiet room, so it cannot throw the model off).
+    assert np.std(z[30:60]) > 0.3
+    assert np.ptp(z[3:15]) < 0.05 and abs(np.median(z[3:15])) < 1.0
