@@ -14,7 +14,7 @@ from aniportrait_cli.media import VideoReader
 from tests.cli.run import aniportrait, assert_clean_error, items, json_lines
 
 FAST = ("--size", "96", "--fps", "10", "--engine", "classic")
-COMMANDS = ("audio2vid", "vid2vid", "edit-pose", "check-sync", "doctor", "weights list", "weights download",
+COMMANDS = ("audio2vid", "vid2vid", "edit-pose", "check-sync", "doctor", "ui", "weights list", "weights download",
             "weights verify", "weights path")
 
 
