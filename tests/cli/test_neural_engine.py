@@ -88,6 +88,14 @@ def test_vid2vid_and_edit_pose_neural(setup, tmp_path, media_dir):
     assert VideoReader(tmp_path / "e.mp4").num_frames == 13
 
 
+def test_vid2vid_fast_measures_keyframes_and_keeps_the_length(setup, tmp_path):
+    root, weights = setup
+    result = aniportrait("vid2vid", "--ref", root / "face.png", "--video", root / "drive.mp4", *NEURAL,
+                         "--weights-dir", weights, "--fast", "--pose-mode", "relative", "-o", "f.mp4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert VideoReader(tmp_path / "f.mp4").num_frames == 10
+
+
 def test_hybrid_warps_exactly_the_motion_the_neural_engine_draws_its_pose_images_from(setup, tmp_path, monkeypatch):
     """Record what each renderer is handed (nothing is rendered): the same motion, and the diffusion model's pose
     images are that motion's frames."""

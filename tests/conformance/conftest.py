@@ -6,6 +6,8 @@ import fnmatch
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import torch
 
@@ -45,3 +47,18 @@ def manifest(name: str) -> dict[str, list[int]]:
 def _deterministic_torch():
     torch.manual_seed(0)
     yield
+
+
+def read_png(path: Path) -> np.ndarray:
+    """A golden PNG as the raw array it was written from (PNG red = array channel 0)."""
+    image = cv2.imread(str(require_shared(path)), cv2.IMREAD_UNCHANGED)
+    assert image is not None, path
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def assert_image_equal(actual: np.ndarray, path: Path) -> None:
+    """Images are compared exactly: every pixel of `actual` equals the golden PNG at `path`."""
+    expected = read_png(path)
+    assert actual.dtype == np.uint8 and actual.shape == expected.shape, (path.name, actual.shape, expected.shape)
+    differing = int(np.any(actual != expected, axis=-1).sum())
+    assert differing == 0, f"{path.name}: {differing} pixels differ"

@@ -123,6 +123,24 @@ def test_template_from_the_driving_video(driving_track):
     assert np.abs(np.diff(template, axis=0)).max() < np.abs(np.diff(raw, axis=0)).max()
 
 
+def test_template_time_axis_and_smoothing_are_the_originals():
+    """Template extraction as the original: the source frames spread over [0, N / fps] end to end,
+    int(N * 30 / fps) output frames on the same span, linear interpolation, then a width-5 moving average."""
+    from aniportrait_cli.landmarks.edit_pose import template_from_relative_poses
+    from aniportrait_cli.landmarks.pose_track import template_time_resample
+
+    ramp = np.repeat(np.arange(165, dtype=np.float64)[:, None], 6, axis=1)
+    resampled = template_time_resample(ramp, 29.97, 30.0)
+    assert resampled.shape == (165, 6)  # int(165 * 30 / 29.97) = 165, not ceil(...) = 166
+    np.testing.assert_allclose(resampled[:, 0], np.linspace(0, 164, 165))  # end frames map onto each other
+    assert template_time_resample(ramp[:125], 25.0, 30.0).shape == (150, 6)
+    spike = np.zeros((20, 6))
+    spike[10] = 5.0
+    smoothed = template_from_relative_poses(spike, 30.0)
+    np.testing.assert_allclose(smoothed[8:13, 0], 1.0)  # width 5: the spike is spread over frames 8..12
+    assert smoothed[7, 0] == 0 and smoothed[13, 0] == 0
+
+
 def test_template_from_video_file(driving_video_path, tmp_path):
     template = resolve_pose_source(driving_video_path, 200, 30.0)
     assert template.shape == (200, 6)

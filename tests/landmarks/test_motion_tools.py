@@ -12,7 +12,7 @@ from aniportrait_cli.landmarks.motion_tools import (
     relative_poses,
     with_pose,
 )
-from aniportrait_cli.landmarks.projection import project_points
+from aniportrait_cli.landmarks.projection import measured_rotation_to_euler, pose_to_matrix, project_points
 from aniportrait_cli.motion import Motion
 
 
@@ -34,12 +34,15 @@ def test_driving_video_transferred_onto_itself_is_reproduced(driving_track):
         track.landmarks[0], track.blendshapes[0], track.transforms[0], track.image_size,
         track.blendshape_names, mesh3d=track.mesh3d[neutral].astype(np.float64),
     )
-    motion = motion_from_face_track(reference, track)
+    motion = motion_from_face_track(reference, track, pose_mode="relative")
+    driver = motion_from_face_track(reference, track)  # the same, but the head pose smoothed over 3 frames
     assert motion.num_frames == 125 and motion.fps == 25.0
     np.testing.assert_allclose(motion.mesh, track.mesh3d, atol=1e-5)
     for t in (0, 45, 100):
         verts = project_points(motion.mesh[t], motion.pose[t], motion.ref_trans_mat, 512, 512)
         assert np.abs(verts - track.landmarks[t, :468, :2] * 512).max() < 0.05
+        verts = project_points(driver.mesh[t], driver.pose[t], driver.ref_trans_mat, 512, 512)
+        assert np.abs(verts - track.landmarks[t, :468, :2] * 512).max() < 2.0
     blink = motion.extra["blink"]
     assert blink.shape == (125,) and 0 <= blink.min() and blink.max() <= 1 and blink.max() > 0.3
 
@@ -52,7 +55,13 @@ def test_neutral_frame_has_the_least_expression(driving_track):
 
 def test_pose_images_of_the_driving_video_follow_the_head(driving_frames, driving_track, astronaut, tmp_path):
     reference = detect_reference_face(astronaut, "astronaut")
-    motion = motion_from_face_track(reference, driving_track).resampled(30.0)
+    driver = motion_from_face_track(reference, driving_track)
+    # Driver mode (the original's): the portrait's head takes the driving head's camera-space rotation.
+    for t in (0, 60):
+        camera = driver.ref_trans_mat @ pose_to_matrix(driver.pose[t])
+        mean = np.mean([measured_rotation_to_euler(driving_track.transforms[i, :3, :3]) for i in (t - 1, t, t + 1) if i >= 0], axis=0)
+        np.testing.assert_allclose(measured_rotation_to_euler(camera[:3, :3]), mean, atol=1e-3)
+    motion = motion_from_face_track(reference, driving_track, pose_mode="relative").resampled(30.0)
     assert motion.num_frames == 150
     images = pose_images(motion, 512, 512, start=40, stop=43)
     assert len(list(images)) == 3

@@ -44,6 +44,11 @@ class PoseLoop(str, Enum):
     wrap = "wrap"
 
 
+class PoseMode(str, Enum):
+    driver = "driver"
+    relative = "relative"
+
+
 # Inputs
 RefOpt = Annotated[list[Path] | None, typer.Option("--ref", metavar=IMAGES, help="Required (unless --manifest). The portrait: any size, the face is found and cropped. Repeat it, or give a folder or a glob, for several.", rich_help_panel=INPUTS, show_default=False)]
 AudioOpt = Annotated[list[Path] | None, typer.Option("--audio", metavar=AUDIOS, help="Required (unless --manifest). Speech or singing: wav, flac, ogg, mp3, m4a, aac, or a video's audio track. Repeatable, folder or glob.", rich_help_panel=INPUTS, show_default=False)]
@@ -54,6 +59,7 @@ MaxOutputSizeOpt = Annotated[int, typer.Option("--max-output-size", metavar="PIX
 MotionFileOpt = Annotated[Path | None, typer.Option("--motion", metavar="FILE.npz", help="Render a saved motion .npz instead of computing it from the audio (--audio still gives the sound).", rich_help_panel=MOTION, show_default=False)]
 PoseFromOpt = Annotated[str | None, typer.Option("--pose-from", metavar="NPY|VIDEO|still", help="Head pose from a .npy template, a video, or 'still' (default: from the audio).", rich_help_panel=MOTION, show_default=False)]
 PoseStyleOpt = Annotated[int | None, typer.Option("--pose-style", metavar="ID", help=f"Neural head-motion style id, {range_text('pose_style')} (default: seed mod 100).", rich_help_panel=MOTION, show_default=False)]
+PoseModeOpt = Annotated[PoseMode, typer.Option("--pose-mode", help="driver: the portrait's head points where the driving head points (the original's). relative: the portrait keeps its own angle and only the driving head's motion is added.", rich_help_panel=MOTION)]
 SaveMotionOpt = Annotated[Path | None, typer.Option("--save-motion", metavar="FILE.npz", help="Also save the per-frame mesh + head pose as .npz.", rich_help_panel=MOTION, show_default=False)]
 
 # Output
@@ -70,7 +76,7 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks.", rich
 EngineOpt = Annotated[Engine, typer.Option(envvar=ENGINE_ENV, help=f"neural: learned motion + diffusion (all weights, a GPU); hybrid: learned motion + photo warp (audio2mesh/audio2pose only, any CPU); classic: speech-signal motion + photo warp (no weights). auto: the best possible here, says why (--engine classic or {ENGINE_ENV}=classic skips the check).", rich_help_panel=RENDER)]
 SeedOpt = Annotated[int, typer.Option(help="Random seed: same inputs + same seed = same video; negative = random (the seed used is printed).", rich_help_panel=RENDER)]
 FpsOpt = Annotated[float, typer.Option(help=f"Output frame rate, {range_text('fps')}; audio and video stay in sync at any rate.", rich_help_panel=RENDER)]
-VideoFpsOpt = Annotated[float | None, typer.Option("--fps", help=f"Output frame rate, {range_text('fps')} (default: the driving video's).", rich_help_panel=RENDER, show_default=False)]
+VideoFpsOpt = Annotated[float | None, typer.Option("--fps", help=f"Output frame rate, {range_text('fps')} (default: the driving video's; from 45 fps up every 2nd, 3rd ... frame, about 30 fps).", rich_help_panel=RENDER, show_default=False)]
 SizeOpt = Annotated[int, typer.Option(help=f"Side of the generated square portrait in pixels, {range_text('size')} (multiple of 8 for neural).", rich_help_panel=RENDER)]
 
 # Neural engine
@@ -79,9 +85,9 @@ DTypeOpt = Annotated[DType, typer.Option(help="Neural engine precision on GPUs (
 WeightsDirOpt = Annotated[Path | None, typer.Option("--weights-dir", metavar="DIR", envvar=WEIGHTS_DIR_ENV, help="A folder laid out like the original AniPortrait pretrained_model/ (default: the Hugging Face cache).", rich_help_panel=NEURAL, show_default=False)]
 StepsOpt = Annotated[int, typer.Option(help=f"Diffusion steps, {range_text('steps')}.", rich_help_panel=NEURAL)]
 CfgOpt = Annotated[float, typer.Option(help=f"Classifier-free guidance scale, {range_text('cfg')}.", rich_help_panel=NEURAL)]
-FastOpt = Annotated[bool, typer.Option("--fast", help="Faster, slightly less exact. neural: diffuse every k-th frame and interpolate the rest with FILM (needs film_net_fp16.pt). hybrid: the learned motion in bfloat16 on CPUs that have it (~2x less CPU for the motion; mean error ~1-2% of the motion).", rich_help_panel=NEURAL)]
+FastOpt = Annotated[bool, typer.Option("--fast", help="Faster, slightly less exact. neural: diffuse frames 0, k, 2k, ... and fill the rest with FILM, as the original (needs film_net_fp16.pt); the last frames repeat so the video keeps the audio's length. hybrid: the learned motion in bfloat16 on CPUs that have it (~2x less CPU for the motion; mean error ~1-2% of the motion).", rich_help_panel=NEURAL)]
 FastStrideOpt = Annotated[int, typer.Option("--fast-stride", min=2, max=8, help="k for --fast.", rich_help_panel=NEURAL)]
-CompatOpt = Annotated[bool, typer.Option("--compat", help="Reproduce the original AniPortrait numerics exactly, quirks included (5 s pose chunks).", rich_help_panel=NEURAL)]
+CompatOpt = Annotated[bool, typer.Option("--compat", help="Head pose from audio as the original computes it: 5 s pieces decoded separately, with a jump at each boundary (default: one continuous track; identical up to 10 s). Changes nothing else: over 30 s the audio encoder still runs on overlapping windows.", rich_help_panel=NEURAL)]
 LowVramOpt = Annotated[bool, typer.Option("--low-vram", help="Offload idle modules to the CPU (fits 4 GB cards, slower).", rich_help_panel=NEURAL)]
 
 # Batch

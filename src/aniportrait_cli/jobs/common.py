@@ -17,8 +17,9 @@ class Reference:
     """The reference portrait as the renderers see it.
 
     prepared   the original image, its face and the square crop around it (for paste-back)
-    square     the square crop resized to size x size: the frame geometry of every generated frame
-    face       the face measured on `square` (landmarks, facial transformation matrix, canonical mesh)
+    square     the square crop resized to size x size (area/cubic): the picture the classic engine warps
+    face       the face (landmarks, facial transformation matrix, canonical mesh) in the frames' geometry, measured
+               as the original does for photos up to twice the size (see `load_reference`)
     """
 
     path: Path
@@ -30,13 +31,23 @@ class Reference:
     def cropped(self) -> bool:
         return self.prepared.cropped
 
+    @property
+    def pipeline_image(self) -> np.ndarray:
+        """What the diffusion pipeline gets, as in the original: the square at its own resolution (the whole
+        photo when it is square, else the crop cut from the full-resolution photo); it resizes it itself."""
+        return self.prepared.image
+
 
 def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = None,
                    max_side: int | None = None) -> Reference:
     """Find the face in the portrait at `path` (or in `image`, e.g. a video's first frame, named by `path`).
 
     A portrait longer than `max_side` (--max-output-size) is scaled down first: the pasted-back output is never
-    bigger, and a 6000x4000 photo does not render at full size for minutes."""
+    bigger, and a 6000x4000 photo does not render at full size for minutes.
+
+    The face is measured as the original does, on a cv2 bilinear size x size copy of the full-resolution square,
+    unless that shrinks it more than 2x: a bilinear shrink reads 2 x 2 source pixels and aliases beyond that, so
+    larger photos are measured on `square` (area filter) instead."""
     import cv2
 
     from aniportrait_cli.landmarks.extractor import FaceLandmarkExtractor
@@ -55,7 +66,8 @@ def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = N
         prepared = prepare_reference(image, path, crop="auto", on_warning=reporter.note_once, extractor=extractor)
         interpolation = cv2.INTER_AREA if prepared.image.shape[0] > size else cv2.INTER_CUBIC
         square = cv2.resize(prepared.image, (size, size), interpolation=interpolation)
-        face = reference_face_at(square, size, size, path, on_warning=reporter.note_once, extractor=extractor)
+        measured = prepared.image if prepared.image.shape[0] <= 2 * size else square
+        face = reference_face_at(measured, size, size, path, on_warning=reporter.note_once, extractor=extractor)
     return Reference(Path(path), prepared, square, face)
 
 

@@ -71,14 +71,19 @@ def _edit_and_render(reference: Reference, motion_obj: Motion, audio_path: Path 
                      pose_from: str | None, edits, preview: bool, output: Path, choice, options: RenderOptions,
                      models: ModelCache, reporter) -> Motion:
     """The source motion at the output rate with the pose edits applied, rendered (or previewed) to `output`."""
+    template = None
+    if video is not None and pose_from is None:
+        # A video's head track is used like a template extracted from it (generate_ref_pose), then as any template.
+        from aniportrait_cli.landmarks.edit_pose import template_from_relative_poses
+
+        template = template_from_relative_poses(motion_obj.pose, motion_obj.fps)
     num_frames = max(1, int(np.ceil(motion_obj.duration_s * options.fps - 1e-9)))
     motion_obj = fit_motion(motion_obj, options.fps, num_frames)
-    if video is not None and pose_from is None:
-        # A video's head track is used like a template extracted from it (generate_ref_pose): smoothed.
+    if template is not None:
+        from aniportrait_cli.landmarks.edit_pose import template_pose_track
         from aniportrait_cli.landmarks.motion_tools import with_pose
-        from aniportrait_cli.landmarks.pose_track import moving_average
 
-        motion_obj = with_pose(motion_obj, moving_average(motion_obj.pose).astype(np.float64))
+        motion_obj = with_pose(motion_obj, template_pose_track(template, num_frames, options.fps, edits.loop))
     motion_obj = _edited(motion_obj, pose_from, edits, reporter)
     if preview:
         _write_preview(output, reference, motion_obj, audio_path, options, reporter)
@@ -120,8 +125,9 @@ def _reference_and_motion(ref, audio, video, motion, choice, options: RenderOpti
         reference = load_reference(ref, options.size, reporter, max_side=options.max_output_size)
     from aniportrait_cli.jobs.rendering import motion_from_video
 
-    moving = motion_from_video(reference, reader, reporter)
-    return reference, moving, (load_audio(video, allow_silent=True, for_mux=True) if reader.info.has_audio else None)
+    # The video's head track serves like a template extracted from it: relative to its first frame.
+    motion_obj, _ = motion_from_video(reference, reader, reporter, pose_mode="relative")
+    return reference, motion_obj, (load_audio(video, allow_silent=True, for_mux=True) if reader.info.has_audio else None)
 
 
 def _edited(motion: Motion, pose_from: str | None, edits, reporter) -> Motion:

@@ -50,6 +50,7 @@ class RenderOptions:
     low_vram: bool = False
     report: bool = False
     pose_style: int | None = None  # None = derived from the seed
+    pose_mode: str = "driver"  # vid2vid head pose: "driver" (the original's) or "relative"
     save_motion: Path | None = None
 
     @property

@@ -18,16 +18,28 @@ from aniportrait_cli.jobs.options import RenderOptions
 from aniportrait_cli.motion import Motion
 
 
-def motion_from_video(reference: Reference, reader, reporter) -> Motion:
-    """vid2vid motion: the driving face's expression and head motion transferred onto the reference face."""
+def motion_from_video(reference: Reference, reader, reporter, *, step: int = 1,
+                      pose_mode: str = "driver") -> tuple[Motion, int]:
+    """vid2vid motion: the driving face's expression and head pose transferred onto the reference face, from
+    every `step`-th frame (the motion's rate is the video's / step). Returns it and the video's frame count."""
+    from itertools import islice
+
     from aniportrait_cli.landmarks.extractor import track_video
     from aniportrait_cli.landmarks.motion_tools import motion_from_face_track
 
+    decoded = 0
+
+    def counted():
+        nonlocal decoded
+        for frame in reader.frames():
+            decoded += 1
+            yield frame
+
     with reporter.progress() as bar:
-        total = reader.info.approx_num_frames  # from the video stream: exact for constant-rate videos
-        track = track_video(reader.frames(), reader.fps, reader.path, num_frames=total,
+        total = -(-reader.info.approx_num_frames // step)  # from the video stream: exact for constant-rate videos
+        track = track_video(islice(counted(), 0, None, step), reader.fps / step, reader.path, num_frames=total,
                             on_warning=reporter.note_once, progress=bar.callback("Tracking the driving face", total))
-    return motion_from_face_track(reference.face, track)
+    return motion_from_face_track(reference.face, track, pose_mode), decoded
 
 
 def motion_from_audio(reference: Reference, audio, choice: EngineChoice, options: RenderOptions, models: ModelCache,
@@ -58,7 +70,9 @@ def render_motion(reference: Reference, motion: Motion, output: Path, audio_path
         with reporter.progress() as bar:
             progress = _stage_progress(bar)
             renderer = _renderer(choice, options, models, progress)
-            renderer.render(reference.square, reference.face, motion, sink, progress)
+            # The diffusion pipeline resizes the square itself, from its full resolution, as the original.
+            image = reference.pipeline_image if choice.renderer is Renderer.diffusion else reference.square
+            renderer.render(image, reference.face, motion, sink, progress)
         sink.close()
     except BaseException:
         sink.abort()

@@ -21,7 +21,14 @@ import numpy as np
 from aniportrait_cli.errors import InputError
 from aniportrait_cli.landmarks.extractor import FaceTrack, ProgressCallback, WarningCallback, as_rgb_uint8, track_video
 from aniportrait_cli.landmarks.motion_tools import pose_images, relative_poses
-from aniportrait_cli.landmarks.pose_track import SMOOTH_WINDOW, moving_average, pingpong_tile, resample_track, wrap_tile
+from aniportrait_cli.landmarks.pose_track import (
+    TEMPLATE_SMOOTH_WINDOW,
+    moving_average,
+    pingpong_tile,
+    resample_track,
+    template_time_resample,
+    wrap_tile,
+)
 from aniportrait_cli.motion import Motion
 
 TEMPLATE_FPS = 30.0
@@ -65,12 +72,18 @@ def save_pose_template(path: str | os.PathLike, pose: np.ndarray) -> Path:
     return path
 
 
-def pose_template_from_track(track: FaceTrack, smooth: int = SMOOTH_WINDOW, fps: float = TEMPLATE_FPS) -> np.ndarray:
-    """The original's generate_ref_pose on a tracked video: head pose relative to frame 0
-    (`inverse(T_0) @ T_t`), resampled to 30 fps (linear), centred moving average of width `smooth`."""
-    pose = relative_poses(track.transforms, 0)
-    pose = resample_track(pose, track.fps, fps)
-    return moving_average(pose, smooth).astype(np.float64) if smooth > 1 else pose
+def template_from_relative_poses(pose: np.ndarray, fps: float, smooth: int = TEMPLATE_SMOOTH_WINDOW) -> np.ndarray:
+    """A head-pose track relative to its first frame (T, 6) at `fps` as the original's template extraction
+    finishes it: resampled to 30 fps on its time axis (`template_time_resample`), then a centred moving
+    average of width `smooth` (5, as the original) in float64."""
+    pose = template_time_resample(pose, fps, TEMPLATE_FPS)
+    return moving_average(pose, smooth, np.float64) if smooth > 1 else pose
+
+
+def pose_template_from_track(track: FaceTrack, smooth: int = TEMPLATE_SMOOTH_WINDOW) -> np.ndarray:
+    """The original's template extraction (generate_ref_pose) on a tracked video: head pose relative to frame 0
+    (`inverse(T_0) @ T_t`), then `template_from_relative_poses`."""
+    return template_from_relative_poses(relative_poses(track.transforms, 0), track.fps, smooth)
 
 
 def extract_pose_template(
@@ -79,7 +92,7 @@ def extract_pose_template(
     source_name: str | os.PathLike = "video",
     *,
     num_frames: int | None = None,
-    smooth: int = SMOOTH_WINDOW,
+    smooth: int = TEMPLATE_SMOOTH_WINDOW,
     on_warning: WarningCallback | None = None,
     progress: ProgressCallback | None = None,
 ) -> np.ndarray:
@@ -91,7 +104,7 @@ def extract_pose_template(
 def extract_pose_template_from_file(
     path: str | os.PathLike,
     *,
-    smooth: int = SMOOTH_WINDOW,
+    smooth: int = TEMPLATE_SMOOTH_WINDOW,
     on_warning: WarningCallback | None = None,
     progress: ProgressCallback | None = None,
 ) -> np.ndarray:

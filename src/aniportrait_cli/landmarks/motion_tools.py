@@ -3,12 +3,14 @@
 A frame's pose image is the projection of its canonical mesh under its head pose through the reference face's
 facial transformation matrix (see `projection`), drawn as the original draws it (see `drawing`).
 
-Driving videos (vid2vid): the expression is the driving face's canonical mesh minus its mesh in its most
-neutral frame (the frame with the lowest total blendshape activation), added to the reference face's mesh, so
-the reference keeps its own face shape. The head pose is the driving face's motion relative to its first
-frame, `inverse(T_0) @ T_t` of the facial transformation matrices, applied on top of the reference pose (pose
-zero is the reference as photographed). No damping or smoothing is applied: the driving video's motion is real
-motion, not a prediction.
+Driving videos (vid2vid), as the original retargets them (kit case 07):
+* expression: the driving face's canonical mesh minus its mesh in its most neutral frame (the lowest total
+  blendshape activation), added to the reference face's mesh, so the reference keeps its own face shape;
+* head pose ("driver" mode, the default): the driving head's absolute rotation, and its translation since the
+  first frame added to the reference's position; width-3 moving average, no damping. The reference head's own
+  rotation is discarded: the portrait looks where the driving face looks.
+* "relative" mode (our earlier behaviour): the portrait keeps its own angle and only the driving head's motion
+  since the first frame, `inverse(T_0) @ T_t`, is applied on top of it, unsmoothed.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import numpy as np
 
 from aniportrait_cli.landmarks.drawing import draw_pose_image, draw_reference_pose
 from aniportrait_cli.landmarks.extractor import FaceObservation, FaceTrack
-from aniportrait_cli.landmarks.projection import matrix_to_pose, project_points
+from aniportrait_cli.landmarks.pose_track import DRIVER_SMOOTH_WINDOW, moving_average
+from aniportrait_cli.landmarks.projection import matrix_to_pose, measured_rotation_to_euler, pose_to_matrix, project_points
 from aniportrait_cli.motion import NUM_MESH_VERTICES, Motion
 
 BLINK_BLENDSHAPES = ("eyeBlinkLeft", "eyeBlinkRight")
+POSE_MODES = ("driver", "relative")
 
 
 def motion_from_meshes(
@@ -86,7 +90,8 @@ def relative_poses(transforms: np.ndarray, base_index: int = 0) -> np.ndarray:
     pose_t = inverse(T_base) @ T_t as rx, ry, rz (deg), tx, ty, tz, so that `ref_trans_mat @ pose_t`
     moves another face the way this one moved."""
     transforms = np.asarray(transforms, dtype=np.float64)
-    return matrix_to_pose(np.linalg.inv(transforms[base_index])[None] @ transforms)
+    relative = np.linalg.inv(transforms[base_index])[None] @ transforms
+    return np.concatenate([measured_rotation_to_euler(relative[:, :3, :3]), relative[:, :3, 3]], axis=-1)
 
 
 def most_neutral_frame(blendshapes: np.ndarray, names: tuple[str, ...] = ()) -> int:
@@ -106,19 +111,51 @@ def blink_channel(blendshapes: np.ndarray, names: tuple[str, ...]) -> np.ndarray
     return np.asarray(blendshapes, dtype=np.float32)[:, columns].mean(axis=1)
 
 
-def motion_from_face_track(reference: FaceObservation, track: FaceTrack) -> Motion:
-    """vid2vid motion: the driving face's expression and head motion transferred onto the reference face.
+def driver_head_pose(transforms: np.ndarray, ref_trans_mat: np.ndarray,
+                     smooth: int = DRIVER_SMOOTH_WINDOW) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The original's vid2vid head pose of the driving frames' facial transformation matrices (F, 4, 4).
 
-    Frames are the driving video's (at its fps); resample with `Motion.resampled` for another rate.
+    Returns (pose, smoothed, matrices), float64: pose (F, 6) = the driving head's absolute rotation (extrinsic
+    x, y, z degrees of the measured matrix) and its translation since frame 0 added to the reference's
+    translation; smoothed = centred moving average of width `smooth` (no damping, angles averaged as numbers);
+    matrices (F, 4, 4) = the smoothed poses as camera transforms (used without `ref_trans_mat`).
     """
+    transforms = np.asarray(transforms, dtype=np.float64)
+    translation = transforms[:, :3, 3]
+    pose = np.empty((transforms.shape[0], 6))
+    pose[:, :3] = measured_rotation_to_euler(transforms[:, :3, :3])
+    pose[:, 3:] = (translation - translation[0]) + np.asarray(ref_trans_mat, dtype=np.float64)[:3, 3]
+    smoothed = moving_average(pose, smooth, dtype=np.float64)
+    return pose, smoothed, pose_to_matrix(smoothed)
+
+
+def retargeted_meshes(meshes: np.ndarray, neutral: int, ref_mesh: np.ndarray) -> np.ndarray:
+    """(F, 468, 3) float64: each driving mesh minus the neutral one, plus the reference mesh (in this order)."""
+    meshes = np.asarray(meshes, dtype=np.float64)
+    return (meshes - meshes[neutral]) + np.asarray(ref_mesh, dtype=np.float64)
+
+
+def motion_from_face_track(reference: FaceObservation, track: FaceTrack, pose_mode: str = "driver") -> Motion:
+    """vid2vid motion: the driving face's expression and head pose transferred onto the reference face.
+
+    Frames are the track's (at its fps); resample with `Motion.resampled` for another rate. `pose_mode`:
+    'driver' (the original's, see the module docstring) or 'relative'.
+    """
+    if pose_mode not in POSE_MODES:
+        raise ValueError(f"pose_mode must be one of {POSE_MODES}, got {pose_mode!r}")
     neutral = most_neutral_frame(track.blendshapes, track.blendshape_names)
-    offsets = track.mesh3d.astype(np.float64) - track.mesh3d[neutral].astype(np.float64)
-    pose = relative_poses(track.transforms, 0)
+    meshes = retargeted_meshes(track.mesh3d, neutral, reference.mesh3d)
+    if pose_mode == "driver":
+        _, _, cameras = driver_head_pose(track.transforms, reference.transform)
+        # The Motion contract projects through the reference's matrix: express the camera transforms relative to it.
+        pose = matrix_to_pose(np.linalg.inv(reference.transform)[None] @ cameras)
+    else:
+        pose = relative_poses(track.transforms, 0)
     extra = {}
     blink = blink_channel(track.blendshapes, track.blendshape_names)
     if blink is not None:
         extra["blink"] = blink
-    return motion_from_offsets(reference, offsets, pose, track.fps, extra)
+    return motion_from_meshes(reference, meshes, pose, track.fps, extra)
 
 
 def with_pose(motion: Motion, pose: np.ndarray) -> Motion:

@@ -7,6 +7,10 @@ import numpy as np
 # The original halves the rotations audio2pose predicts before smoothing them (pose templates are used as given).
 ROTATION_DAMPING = 0.5
 SMOOTH_WINDOW = 7
+# The original smooths a driving video's head pose over 3 frames (vid2vid) and a pose template over 5
+# (its template extraction script).
+DRIVER_SMOOTH_WINDOW = 3
+TEMPLATE_SMOOTH_WINDOW = 5
 
 
 def damp_rotations(pose: np.ndarray, factor: float = ROTATION_DAMPING) -> np.ndarray:
@@ -16,14 +20,15 @@ def damp_rotations(pose: np.ndarray, factor: float = ROTATION_DAMPING) -> np.nda
     return out
 
 
-def moving_average(track: np.ndarray, width: int = SMOOTH_WINDOW) -> np.ndarray:
+def moving_average(track: np.ndarray, width: int = SMOOTH_WINDOW, dtype=np.float32) -> np.ndarray:
     """Centred moving average of odd `width`, truncated at the ends (mean of frames i-w//2 .. i+w//2 that exist).
 
-    Computed as NumPy's float32 mean of each window slice, which reproduces the original bit for bit.
+    Computed as NumPy's mean of each window slice in `dtype` (float32 for audio2pose output, float64 for
+    driving videos and templates), which reproduces the original bit for bit.
     """
     if width < 1:
         raise ValueError(f"smoothing width must be >= 1, got {width}")
-    track = np.asarray(track, dtype=np.float32)
+    track = np.asarray(track, dtype=dtype)
     half = width // 2
     out = np.empty_like(track)
     for i in range(track.shape[0]):
@@ -58,3 +63,18 @@ def wrap_tile(template: np.ndarray, length: int) -> np.ndarray:
     template = np.asarray(template)
     reps = -(-length // template.shape[0])
     return np.concatenate([template] * reps, axis=0)[:length]
+
+
+def template_time_resample(track: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
+    """The original template extraction's resampling to `dst_fps`: the N source frames are spread evenly over
+    [0, N / src_fps] (first and last frame at the ends), int(N * dst_fps / src_fps) output frames likewise, and
+    every channel is interpolated linearly. (So a 29.97 fps clip of 165 frames gives 165 frames, not 166.)"""
+    track = np.asarray(track, dtype=np.float64)
+    count = track.shape[0]
+    duration = count / src_fps
+    num_out = int(count * dst_fps / src_fps)
+    if count < 2 or num_out < 2:
+        return track[:1].repeat(max(num_out, 1), axis=0)
+    src_t = np.linspace(0.0, duration, count)
+    dst_t = np.linspace(0.0, duration, num_out)
+    return np.stack([np.interp(dst_t, src_t, track[:, c]) for c in range(track.shape[1])], axis=1)

@@ -45,6 +45,45 @@ def matrix_to_euler(rotation: np.ndarray) -> np.ndarray:
     return np.rad2deg(np.stack([rx, ry, rz], axis=-1))
 
 
+def quaternion_from_matrix(rotation: np.ndarray) -> np.ndarray:
+    """Unit quaternions (..., 4) as (x, y, z, w) of 3x3 matrices (..., 3, 3) taken as they are, the way SciPy
+    1.11 does it: MediaPipe's float32 matrices are orthonormal only to about 1e-7, and this (not an SVD
+    re-orthonormalisation) is what the original's angles come from."""
+    m = np.asarray(rotation, dtype=np.float64)
+    flat = m.reshape(-1, 3, 3)
+    out = np.empty((flat.shape[0], 4))
+    for n, r in enumerate(flat):
+        trace = r[0, 0] + r[1, 1] + r[2, 2]
+        choice = int(np.argmax([r[0, 0], r[1, 1], r[2, 2], trace]))
+        q = np.empty(4)
+        if choice == 3:
+            q[:] = (r[2, 1] - r[1, 2], r[0, 2] - r[2, 0], r[1, 0] - r[0, 1], 1.0 + trace)
+        else:
+            i, j, k = choice, (choice + 1) % 3, (choice + 2) % 3
+            q[i] = 1.0 - trace + 2.0 * r[i, i]
+            q[j] = r[j, i] + r[i, j]
+            q[k] = r[k, i] + r[i, k]
+            q[3] = r[k, j] - r[j, k]
+        out[n] = q / np.linalg.norm(q)
+    return out.reshape(m.shape[:-2] + (4,))
+
+
+def quaternion_to_matrix(quaternion: np.ndarray) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) of unit quaternions (..., 4) = (x, y, z, w)."""
+    x, y, z, w = np.moveaxis(np.asarray(quaternion, dtype=np.float64), -1, 0)
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], axis=-1),
+        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], axis=-1),
+        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], axis=-1),
+    ], axis=-2)
+
+
+def measured_rotation_to_euler(rotation: np.ndarray) -> np.ndarray:
+    """Extrinsic x-y-z Euler angles in degrees (..., 3) of measured (nearly orthonormal) rotation matrices,
+    through a quaternion as the original's SciPy computes them."""
+    return matrix_to_euler(quaternion_to_matrix(quaternion_from_matrix(rotation)))
+
+
 def pose_to_matrix(pose: np.ndarray) -> np.ndarray:
     """4x4 rigid transforms (..., 4, 4) from poses (..., 6) = rx, ry, rz (deg), tx, ty, tz."""
     pose = np.asarray(pose, dtype=np.float64)

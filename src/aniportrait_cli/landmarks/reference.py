@@ -205,6 +205,12 @@ def prepare_reference(
     return PreparedReference(crop_to_box(original, box), box, original, face)
 
 
+def landmark_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The width x height copy of `image` that the reference landmarks are measured on: OpenCV bilinear, as the
+    original (which passes the output height as the width, a difference only for non-square output)."""
+    return cv2.resize(as_rgb_uint8(image), (width, height), interpolation=cv2.INTER_LINEAR)
+
+
 def reference_face_at(
     image: np.ndarray,
     width: int,
@@ -214,9 +220,9 @@ def reference_face_at(
     on_warning: WarningCallback | None = None,
     extractor: FaceLandmarkExtractor | None = None,
 ) -> FaceObservation:
-    """The reference face measured on a width x height copy of `image` (cv2 bilinear), as the original does:
-    its landmarks, transformation matrix and canonical mesh are in the generated frames' geometry."""
-    resized = cv2.resize(as_rgb_uint8(image), (width, height), interpolation=cv2.INTER_LINEAR)
+    """The reference face measured on `landmark_image(image, width, height)`, as the original does: its
+    landmarks, transformation matrix and canonical mesh are in the generated frames' geometry."""
+    resized = landmark_image(image, width, height)
     try:
         return detect_reference_face(resized, source_name, on_warning=on_warning, extractor=extractor)
     except InputError:

@@ -39,12 +39,13 @@ from .loading import (
 from .models.layout import unfold_frames
 from .models.reference_unet import capture_reference_bank
 from .offload import OnDemand, Resident, Sequential, unet_leaves
-from .preprocess import clip_pixel_values, pose_images_to_tensor, vae_pixel_values
+from .preprocess import clip_pixel_values, frames_to_uint8, pose_images_to_tensor, vae_pixel_values
 from .profiling import ComponentTimer
 from .scheduler import make_scheduler
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total); stages: "load", "denoise", "decode"
-OnFrames = Callable[[int, np.ndarray], None]  # (index of the first frame, (n, H, W, 3) uint8 RGB)
+# (index of the first frame, (n, H, W, 3) uint8 RGB, or (n, 3, H, W) float32 in [0, 1] with output_type "float")
+OnFrames = Callable[[int, np.ndarray | torch.Tensor], None]
 
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 
@@ -397,9 +398,9 @@ class Lmk2VideoPipeline:
         """VAE-decode in chunks of `decode_chunk_size` frames (the original decodes one at a time; the decoder
         works per image, so chunking changes nothing but speed and memory).
 
-        uint8: frames (F, H, W, 3) RGB rounded from [0, 1] x 255, returned, or handed chunk by chunk to
-        `on_frames(start, frames)` (then None is returned). float: the original's output, a (1, 3, F, H, W)
-        float32 CPU tensor in [0, 1].
+        uint8: frames (F, H, W, 3) RGB, [0, 1] x 255 truncated as the original converts them, returned, or handed
+        chunk by chunk to `on_frames(start, frames)` (then None is returned). float: the original's output, a
+        (1, 3, F, H, W) float32 CPU tensor in [0, 1], or (n, 3, H, W) chunks handed to `on_frames`.
         """
         num_frames = latents.shape[2]
         collected: list[torch.Tensor] = []
@@ -411,10 +412,12 @@ class Lmk2VideoPipeline:
             with self._use("vae", "vae_decode"):
                 images = self.vae.decode(z.to(self.dtype)).sample
             images = (images / 2 + 0.5).clamp(0, 1)
-            if output_type == "float":
+            if output_type == "float" and on_frames is not None:
+                on_frames(start, images.float().cpu())
+            elif output_type == "float":
                 collected.append(images.float().cpu())
             else:
-                chunk = (images.float() * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+                chunk = frames_to_uint8(images)
                 if on_frames is not None:
                     on_frames(start, chunk)
                 else:
@@ -423,7 +426,7 @@ class Lmk2VideoPipeline:
                     frames_u8[start : start + len(chunk)] = chunk
             if progress is not None:
                 progress("decode", min(start + self.decode_chunk_size, num_frames), num_frames)
-        if output_type == "float":
+        if output_type == "float" and on_frames is None:
             return torch.cat(collected).permute(1, 0, 2, 3).unsqueeze(0)
         return frames_u8
 

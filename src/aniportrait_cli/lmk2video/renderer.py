@@ -1,7 +1,8 @@
 """The diffusion renderer (neural engine): a `Motion` -> pose images -> Lmk2Video frames.
 
 Pose images are drawn on demand from the motion (`PoseImageSequence`), so a long video never holds all of them;
-with an interpolator (`--fast`) only every k-th frame is diffused and FILM fills the others at their own times.
+with an interpolator (`--fast`) only frames 0, k, 2k, ... are diffused and FILM fills the others in the original's
+order (see `film`); the last frames repeat the last diffused one, so the video keeps the motion's length.
 """
 
 from __future__ import annotations
@@ -55,18 +56,23 @@ class DiffusionRenderer:
 
     def render(self, square: np.ndarray, face, motion: Motion, emit: Callable[[np.ndarray], None],
                progress: StageProgress | None = None) -> None:
-        """Frames for `square` (the reference crop), one per motion frame, to `emit`. `face` is unused: the
-        appearance comes from the image, the geometry from the motion's pose images."""
+        """Frames for `square` (the reference crop at its own resolution: the pipeline resizes it as the original
+        does), one per motion frame, to `emit`. `face` is unused: the appearance comes from the image, the
+        geometry from the motion's pose images."""
         from aniportrait_cli.lmk2video.film import KeyframeExpander, keyframe_indices
+        from aniportrait_cli.lmk2video.preprocess import frames_to_uint8
 
         settings = self.settings
         indices = list(range(motion.num_frames))
-        if self.interpolator is not None:
-            # Diffuse every k-th frame, FILM fills the rest at their own times: same frame count, same sync.
+        fast = self.interpolator is not None
+        if fast:
+            # The interpolator works on the pipeline's float frames, as the original's FILM step does.
             indices = keyframe_indices(motion.num_frames, settings.fast_stride)
-            emit = KeyframeExpander(indices, self.interpolator, emit)
+            sink = emit
+            emit = KeyframeExpander(motion.num_frames, settings.fast_stride, self.interpolator,
+                                    lambda frame: sink(frames_to_uint8(frame[None])[0]))
 
-        def on_frames(start: int, frames: np.ndarray) -> None:
+        def on_frames(start: int, frames) -> None:
             for frame in frames:
                 emit(frame)
 
@@ -75,7 +81,10 @@ class DiffusionRenderer:
                 progress(STAGE_LABELS.get(name, name), done, total)
 
         self.pipeline(square, PoseImageSequence(motion, settings.size, indices), settings.size, settings.size,
-                      steps=settings.steps, cfg=settings.cfg, seed=settings.seed, progress=stage, on_frames=on_frames)
+                      steps=settings.steps, cfg=settings.cfg, seed=settings.seed, progress=stage, on_frames=on_frames,
+                      output_type="float" if fast else "uint8")
+        if fast:
+            emit.finish()
 
 
 def release_files(paths: dict):
