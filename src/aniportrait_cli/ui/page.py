@@ -6,7 +6,8 @@ Only layout and wiring live here; what a button does is in actions.py, so the pa
 # No `from __future__ import annotations` here: Gradio finds the `gr.Request` parameters by their annotations.
 import gradio as gr
 
-from aniportrait_cli.cli.common import CfgOpt, EngineOpt, FpsOpt, SizeOpt, StepsOpt
+from aniportrait_cli.cli.common import EngineOpt, FpsOpt
+from aniportrait_cli.jobs.limits import LIMITS
 from aniportrait_cli.jobs.options import Engine, RenderOptions
 from aniportrait_cli.ui.actions import POSE_CHOICES, POSE_FILE, POSE_OWN, Actions, Result
 
@@ -153,19 +154,19 @@ def _pose_inputs(label: str):
 
 
 def _settings(fps: float = 30.0):
-    """The CLI's rendering options, with the same ranges (read from its option declarations)."""
+    """The CLI's rendering options, with the same ranges (jobs.limits, which the CLI checks them by)."""
     defaults = RenderOptions()
     with gr.Accordion("Settings", open=False):
         engine = gr.Radio([e.value for e in Engine], value=defaults.engine.value, label="Engine",
                           info=_help(EngineOpt))
         with gr.Row():
             seed = gr.Number(defaults.seed, precision=0, label="Seed")
-            fps_slider = gr.Slider(0 if not fps else _low(FpsOpt), _high(FpsOpt), value=fps, step=1, label="FPS",
+            fps_slider = gr.Slider(0 if not fps else _low("fps"), _high("fps"), value=fps, step=1, label="FPS",
                                    info=_help(FpsOpt) + (" 0: the driving video's rate." if not fps else ""))
         with gr.Row():
-            size = gr.Slider(_low(SizeOpt), 1024, value=defaults.size, step=8, label="Size (px)")
-            steps = gr.Slider(_low(StepsOpt), 100, value=defaults.steps, step=1, label="Steps (neural)")
-            cfg = gr.Slider(_low(CfgOpt), 10, value=defaults.cfg, step=0.1, label="Guidance scale (neural)")
+            size = gr.Slider(_low("size"), 1024, value=defaults.size, step=8, label="Size (px)")
+            steps = gr.Slider(_low("steps"), 100, value=defaults.steps, step=1, label="Steps (neural)")
+            cfg = gr.Slider(_low("cfg"), 10, value=defaults.cfg, step=0.1, label="Guidance scale (neural)")
         fast = gr.Checkbox(defaults.fast, label="Fast (neural): diffuse every 3rd frame, interpolate the rest (FILM)")
     return [engine, seed, fps_slider, size, steps, cfg, fast]
 
@@ -183,12 +184,12 @@ def _results():
     return [video, files, log]
 
 
-def _low(option) -> float:
-    return option.__metadata__[0].min
+def _low(name: str) -> float:
+    return LIMITS[name][1]
 
 
-def _high(option) -> float:
-    return option.__metadata__[0].max
+def _high(name: str) -> float:
+    return LIMITS[name][2]
 
 
 def _help(option) -> str:
