@@ -45,3 +45,12 @@ def write_test_video(path: Path, seconds: float = 1.0, fps: int = 25, size: str 
     args += ["-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)]
     subprocess.run(args, check=True)
     return Path(path)
+
+
+def write_syllables(path: Path, seconds: float = 1.7, rate: int = 16000) -> Path:
+    """Syllable-like bursts of a voiced tone with pauses in between: speech enough for the classic engine."""
+    t = np.arange(int(seconds * rate)) / rate
+    envelope = (np.sin(2 * np.pi * 2.0 * t) > 0.2).astype(np.float32)
+    voice = 0.3 * envelope * np.sign(np.sin(2 * np.pi * 140 * t)) * (1 + 0.3 * np.sin(2 * np.pi * 700 * t))
+    soundfile.write(path, voice.astype(np.float32), rate)
+    return Path(path)

@@ -38,3 +38,13 @@ def test_hybrid_bench_times_every_stage(tmp_path, capsys):
     assert set(results["parts"]) == {"load checkpoints", "reference face", "audio -> motion", "warp + encode"}
     assert results["realtime_factor"] > 0 and results["seconds_audio"] > 1
     assert "x real time" in capsys.readouterr().out
+
+
+def test_kit_clip_compare_reports_errors_against_fp32(kit_dir):
+    threads = torch.get_num_threads()
+    results = audio2lmk.main(["--kit", str(kit_dir), "--threads", "1", "--no-warmup", "--precision", "bf16", "--compare"])
+    torch.set_num_threads(threads)
+    assert results["models"] == "kit tiny" and results["frames"] == 195  # case 09: 6.5 s at 30 fps
+    errors = results["errors_vs_fp32"]
+    assert 0 < errors["mesh_mean"] <= errors["mesh_max"] and 0 < errors["pose_mean"] <= errors["pose_max"]
+    assert errors["mesh_mean"] < 0.05 * errors["mesh_scale_mean"]

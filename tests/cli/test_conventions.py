@@ -14,7 +14,7 @@ from aniportrait_cli.media import VideoReader
 from tests.cli.run import aniportrait, assert_clean_error, items, json_lines
 
 FAST = ("--size", "96", "--fps", "10", "--engine", "classic")
-COMMANDS = ("audio2vid", "vid2vid", "edit-pose", "check-sync", "doctor", "weights list", "weights download",
+COMMANDS = ("audio2vid", "vid2vid", "edit-pose", "check-sync", "doctor", "ui", "weights list", "weights download",
             "weights verify", "weights path")
 
 
@@ -224,3 +224,24 @@ assert callable(drawing_utils.draw_landmarks) and vision.drawing_styles.get_defa
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_plain_progress_prints_every_tenth_or_thirty_seconds(monkeypatch):
+    import io
+
+    from aniportrait_cli.cli import report
+
+    now = [1000.0]
+    monkeypatch.setattr(report.time, "monotonic", lambda: now[0])
+    log = io.StringIO()
+    progress = report.PlainProgress(log)
+    task = progress.add_task("Diffusion", total=1000)
+    for done in range(1, 41):  # 4% in 40 minutes: no 10% step, but a line every 30 s
+        now[0] += 60
+        progress.update(task, completed=done)
+    lines = log.getvalue().splitlines()
+    assert lines[0] == "Diffusion: 0/1000 (0%), 0 s elapsed" and len(lines) == 41
+    assert lines[-1] == "Diffusion: 40/1000 (4%), 40:00 elapsed, eta 16:00:00"
+    progress.update(task, completed=1000)
+    progress.update(task, completed=1000)  # the end is said once
+    assert log.getvalue().splitlines()[-1] == "Diffusion: 1000/1000 (100%), 40:00 elapsed" and len(log.getvalue().splitlines()) == 42

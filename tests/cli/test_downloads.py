@@ -111,3 +111,20 @@ def test_hashes_of_cached_files_stay_outside_the_cache(monkeypatch, tmp_path):
     assert integrity.recorded_hash(copied) == {"sha256": sha, "size": len(data)}
     assert not list(cache.rglob(integrity.RECORD_NAME))  # nothing written inside the cache
     assert (tmp_path / "hf" / integrity.RECORD_NAME).is_file()
+
+
+def test_download_for_the_hybrid_engine_fetches_only_the_two_audio_checkpoints(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from aniportrait_cli.cli.app import app
+
+    fetched = []
+
+    def download(entries, weights_dir, **kwargs):
+        fetched.extend(e.id for e in entries)
+        return [weights_dir / e.local_path for e in entries]
+
+    monkeypatch.setattr(manager, "download", download)
+    result = CliRunner().invoke(app, ["weights", "download", "--engine", "hybrid", "--weights-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert sorted(fetched) == ["audio2mesh", "audio2pose"]

@@ -10,6 +10,7 @@ from PIL import Image
 
 from aniportrait_cli.media import VideoReader, load_audio
 from tests.cli.run import aniportrait, assert_clean_error
+from tests.media_factory import write_syllables
 
 
 @pytest.fixture(scope="module")
@@ -20,12 +21,7 @@ def inputs(tmp_path_factory):
     Image.fromarray(data.astronaut()).save(folder / "face.png")
     portrait = data.astronaut()[:, 64:448]  # 384x512, a 3:4 portrait
     Image.fromarray(np.ascontiguousarray(portrait)).save(folder / "tall.png")
-    rate = 16000
-    t = np.arange(int(1.7 * rate)) / rate
-    # Syllable-like bursts of a voiced tone with pauses in between.
-    envelope = (np.sin(2 * np.pi * 2.0 * t) > 0.2).astype(np.float32)
-    voice = 0.3 * envelope * np.sign(np.sin(2 * np.pi * 140 * t)) * (1 + 0.3 * np.sin(2 * np.pi * 700 * t))
-    soundfile.write(folder / "voice.wav", voice.astype(np.float32), rate)
+    write_syllables(folder / "voice.wav", 1.7)
     return folder
 
 

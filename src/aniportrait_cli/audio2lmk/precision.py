@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 import warnings
 
 import torch
@@ -29,18 +30,16 @@ def check_precision(precision: str, device: torch.device) -> None:
 
 @contextlib.contextmanager
 def threads_for_idle_cores(device: torch.device):
-    """Torch intra-op threads on the CPU = the cores other processes leave idle (1-min load average), at least 1.
+    """Torch intra-op threads on the CPU = the cores idle right now (at least 1, at most torch's default).
 
     Measured with `bench.hybrid` on 2 cores with a load average of ~7: the learned motion of a 30 s clip took
     37 s on 2 threads and 10.6 s on 1, because OpenMP threads wait for each other at every op when a core is
-    busy. On an idle machine this keeps all cores."""
+    busy. On an idle machine this keeps all cores. Idle cores are sampled from /proc/stat over 0.1 s (so this
+    process's own earlier work, e.g. a batch's previous item, does not count); elsewhere from the load average."""
     cores = torch.get_num_threads()
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not available on this platform: keep torch's choice
-        load = 0.0
-    threads = max(1, min(cores, cores - int(load + 0.5)))
-    if device.type != "cpu" or threads == cores:
+    idle = idle_cores() if device.type == "cpu" else None
+    threads = cores if idle is None else max(1, min(cores, int(idle + 0.5)))
+    if threads == cores:
         yield
         return
     torch.set_num_threads(threads)
@@ -48,6 +47,32 @@ def threads_for_idle_cores(device: torch.device):
         yield
     finally:
         torch.set_num_threads(cores)
+
+
+def idle_cores(window_s: float = 0.1) -> float | None:
+    """How many cores nothing runs on now: /proc/stat sampled over `window_s`, else cores minus the 1-minute load
+    average; None when neither is available."""
+
+    def sample() -> tuple[int, int, int] | None:
+        try:
+            with open("/proc/stat") as handle:
+                lines = handle.read().splitlines()
+        except OSError:
+            return None
+        fields = [int(x) for x in lines[0].split()[1:9]]  # user nice system idle iowait irq softirq steal
+        cpus = sum(1 for line in lines if line.startswith("cpu") and line[3:4].isdigit())
+        return fields[3] + fields[4], sum(fields), cpus
+
+    first = sample()
+    if first is not None:
+        time.sleep(window_s)
+        second = sample()
+        if second is not None and second[1] > first[1]:
+            return second[2] * (second[0] - first[0]) / (second[1] - first[1])
+    try:
+        return max(0.0, (os.cpu_count() or 1) - os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return None
 
 
 def fast_cpu_precision() -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -337,6 +338,26 @@ def doctor(
     for name, value in facts.items():
         reporter.result(f"{name:<{width}}  {value}")
     reporter.emit_json({"status": "ok", **facts, "error": None, "exit_code": 0}, kind="doctor")
+
+
+class Share(str, Enum):
+    never = "never"
+
+
+@app.command("ui", epilog=examples("aniportrait ui", "aniportrait ui --port 8000", "aniportrait ui --host 0.0.0.0  # reachable from your network"))
+@handle_errors
+def ui(
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to listen on. Anything but localhost makes the page reachable from other machines: give it explicitly, e.g. 0.0.0.0.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(metavar="PORT", min=1, max=65535, help="Port to listen on.")] = 7860,
+    share: Annotated[Share, typer.Option(metavar="never", help="Public share links (a tunnel through a third-party server) are never made: your portraits and voices stay on your machine.")] = Share.never,
+    weights_dir: WeightsDirOpt = None,
+    debug: DebugOpt = False,
+    reporter=None,
+) -> None:
+    """The web page: the same jobs in a browser tab (needs the ui extra: pip install 'aniportrait-cli\\[ui]')."""
+    from aniportrait_cli.ui.server import serve
+
+    serve(host, port, weights_dir, reporter)
 
 
 def _plain_metavars() -> None:

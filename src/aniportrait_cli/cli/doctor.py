@@ -48,9 +48,11 @@ def _weights(weights_dir: Path | None) -> tuple[str, str]:
     from aniportrait_cli.weights import manager
     from aniportrait_cli.weights.registry import cache_root, files_for
 
-    states = manager.status(files_for("neural"), weights_dir)
-    usable = sum(s.usable for s in states)
-    return str(weights_dir or cache_root()), f"neural: {usable} of {len(states)} required files usable"
+    counts = []
+    for engine in ("hybrid", "neural"):
+        states = manager.status(files_for(engine), weights_dir)
+        counts.append(f"{engine}: {sum(s.usable for s in states)} of {len(states)} required files usable")
+    return str(weights_dir or cache_root()), "; ".join(counts)
 
 
 def _auto_engine(weights_dir: Path | None) -> str:
