@@ -453,3 +453,18 @@ def test_long_audio_meshes_are_made_in_chunks(inputs):
     expected = Motion(whole, motion.pose, 30.0, motion.ref_trans_mat, motion.ref_landmarks).resampled(25.0)
     np.testing.assert_allclose(np.asarray(resampled.mesh), expected.mesh, atol=1e-6)
     assert math.isclose(resampled.duration_s, 40.0, abs_tol=0.05)
+
+
+def test_square_portrait_keeps_its_resolution_for_the_renderers(inputs):
+    """--max-output-size only limits pasted-back (non-square) outputs; a square photo reaches the renderers whole."""
+    from aniportrait_cli.jobs.common import load_reference
+
+    class Quiet:
+        def note_once(self, message):
+            raise AssertionError(f"unexpected note: {message}")
+
+    face = Image.open(inputs / "face.png")
+    big = np.asarray(face.resize((4 * face.width, 4 * face.height), Image.BICUBIC))
+    reference = load_reference(inputs / "face.png", 64, Quiet(), image=big, max_side=450)
+    assert reference.prepared.image.shape[:2] == big.shape[:2]
+    assert not reference.prepared.cropped

@@ -53,7 +53,7 @@ class PoseMode(str, Enum):
 RefOpt = Annotated[list[Path] | None, typer.Option("--ref", metavar=IMAGES, help="Required (unless --manifest). The portrait: any size, the face is found and cropped. Repeat it, or give a folder or a glob, for several.", rich_help_panel=INPUTS, show_default=False)]
 AudioOpt = Annotated[list[Path] | None, typer.Option("--audio", metavar=AUDIOS, help="Required (unless --manifest). Speech or singing: wav, flac, ogg, mp3, m4a, aac, or a video's audio track. Repeatable, folder or glob.", rich_help_panel=INPUTS, show_default=False)]
 VideoOpt = Annotated[list[Path] | None, typer.Option("--video", metavar=VIDEOS, help="Required (unless --manifest). Driving video whose face motion is re-enacted (its audio is kept). Repeatable, folder or glob.", rich_help_panel=INPUTS, show_default=False)]
-MaxOutputSizeOpt = Annotated[int, typer.Option("--max-output-size", metavar="PIXELS", help=f"Longest side of the output video, {range_text('max_output_size')}: a bigger portrait is scaled down to it.", rich_help_panel=INPUTS)]
+MaxOutputSizeOpt = Annotated[int, typer.Option("--max-output-size", metavar="PIXELS", help=f"Longest side of the output video, {range_text('max_output_size')}: a bigger non-square portrait (pasted back into the whole photo) is scaled down to it.", rich_help_panel=INPUTS)]
 
 # Motion
 MotionFileOpt = Annotated[Path | None, typer.Option("--motion", metavar="FILE.npz", help="Render a saved motion .npz instead of computing it from the audio (--audio still gives the sound).", rich_help_panel=MOTION, show_default=False)]

@@ -42,8 +42,10 @@ def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = N
                    max_side: int | None = None) -> Reference:
     """Find the face in the portrait at `path` (or in `image`, e.g. a video's first frame, named by `path`).
 
-    A portrait longer than `max_side` (--max-output-size) is scaled down first: the pasted-back output is never
-    bigger, and a 6000x4000 photo does not render at full size for minutes.
+    A non-square portrait longer than `max_side` (--max-output-size) is scaled down first: the pasted-back output
+    is never bigger, and a 6000x4000 photo does not render at full size for minutes. A square one is left as it is:
+    its output is `size` x `size` anyway, and the diffusion pipeline resizes it from its own resolution, as the
+    original does (kit case 06).
 
     The face is measured as the original does, on a cv2 bilinear size x size copy of the full-resolution square,
     unless that shrinks it more than 2x: a bilinear shrink reads 2 x 2 source pixels and aliases beyond that, so
@@ -57,7 +59,7 @@ def load_reference(path: Path, size: int, reporter, image: np.ndarray | None = N
     if image is None:
         image = load_image(path, on_warning=reporter.note_once)
     height, width = image.shape[:2]
-    if max_side is not None and max(height, width) > max_side:
+    if max_side is not None and height != width and max(height, width) > max_side:
         scale = max_side / max(height, width)
         image = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
         reporter.note_once(f"{path}: {width}x{height} is scaled to {image.shape[1]}x{image.shape[0]} for the output "
