@@ -34,14 +34,15 @@ def test_motion_contract(speech, speech_motion, astronaut_face):
 def test_mouth_closed_in_silence_and_open_in_speech(speech_motion, speech_silence, astronaut_face):
     rig = FaceRig(astronaut_face.mesh3d)
     gap = rig.mouth_gap(speech_motion.mesh)  # inner-lip gap in face heights
-    # Pauses of 0.3 s or more (not their first and last frame): the mouth rests closed. (Real speakers keep
-    # moving through the short gaps inside a phrase, and so does the engine.)
+    # Pauses of 0.3 s or more (not their first and last frame): the mouth rests, still and nearly closed.
+    # (Real speakers keep moving through the short gaps inside a phrase, and so does the engine.)
     silence = long_runs(speech_silence, 9) & ~_near(~speech_silence, 1)
     talking = ~_near(speech_silence, 1)
     assert silence.sum() > 60 and talking.sum() > 120
-    # The photo shows parted lips (gap ~0.058); in silence the rig closes them.
+    # The photo shows parted lips (gap ~0.058); in silence the rig nearly closes them.
     assert rig.mouth_gap(astronaut_face.mesh3d[None])[0] > 0.04
-    assert np.abs(gap[silence]).max() < 0.003
+    np.testing.assert_allclose(gap[silence], ArticulationStyle().rest_gap, atol=0.002)
+    assert np.ptp(gap[silence]) < 0.001
     assert np.median(gap[talking]) > 0.02
     assert np.percentile(gap[talking], 90) > 0.05
     # The mouth moves with the syllables, it is not just held open.
@@ -55,7 +56,9 @@ def test_jaw_rises_at_stop_closures(speech_motion, speech_silence):
     inner_stops = speech_silence & ~long_runs(speech_silence, 9)
     talking = ~speech_silence & ~_near(speech_silence, 1)
     assert inner_stops.sum() >= 5
-    assert np.median(opening[inner_stops]) < 0.75 * np.median(opening[talking])
+    # The mouth model learned this from real speakers (a hard rule on top of it closed the jaw further and made
+    # the motion less like theirs: `bench.fit_mouth`), so the rise is moderate.
+    assert np.median(opening[inner_stops]) < 0.85 * np.median(opening[talking])
 
 
 def test_blinks_spaced_and_seeded(speech, astronaut_face):
@@ -112,7 +115,7 @@ def test_recorded_voice(astronaut_face):
     assert loud.sum() >= 8 and quiet.sum() >= 8
     gap = opening * ArticulationStyle().max_mouth_gap  # in face heights
     assert np.mean(gap[loud]) > 0.025  # real speakers: 0.03-0.07 on average while talking
-    assert np.max(gap[quiet & ~_near(loud, 2)]) < 0.004
+    assert np.max(gap[quiet & ~_near(loud, 2)]) < ArticulationStyle().rest_gap + 0.004
 
 
 def test_sustained_singing_keeps_the_mouth_open(astronaut_face):
@@ -129,7 +132,7 @@ def test_sustained_singing_keeps_the_mouth_open(astronaut_face):
     motion = motion_from_audio(samples, astronaut_face.mesh3d, astronaut_face.transform, astronaut_face.landmarks)
     gap = motion.extra["mouth_open"] * ArticulationStyle().max_mouth_gap
     assert gap[5:55].min() > 0.025  # open all along the vowel, no closing in the middle of the note
-    assert gap[65:].max() < 0.001
+    assert gap[65:].max() < ArticulationStyle().rest_gap + 0.001
 
 
 def test_empty_audio_is_an_error(astronaut_face):

@@ -23,6 +23,7 @@ import soundfile
 import torch
 from PIL import Image
 
+from aniportrait_cli.classic.audio_motion import ArticulationStyle
 from aniportrait_cli.media import VideoReader, load_audio
 from aniportrait_cli.media.ffmpeg import ffmpeg_exe
 from aniportrait_cli.motion import Motion
@@ -68,7 +69,10 @@ def test_01_late_audio_stream_drives_and_muxes_the_offset_audio(inputs, tmp_path
     assert result.returncode == 0, result.stderr
     mouth = Motion.load(tmp_path / "m.npz").extra["mouth_open"]
     assert len(mouth) in (20, 21)  # 2.0 s at 10 fps (+ AAC padding): the leading second is part of the video
-    assert mouth[:9].max() < 0.05 and mouth[11:].max() > 0.3  # closed until the speech starts at 1.0 s
+    # At rest (nearly closed, still) until the speech starts at 1.0 s.
+    style = ArticulationStyle()
+    assert mouth[:9].max() < style.rest_gap / style.max_mouth_gap + 0.01 and np.ptp(mouth[:9]) < 0.01
+    assert mouth[11:].max() > 0.3
     sound = load_audio(tmp_path / "out.mp4").samples
     assert np.abs(sound[: int(0.9 * 16000)]).max() < 0.01 and np.abs(sound[int(1.1 * 16000):]).max() > 0.1
 

@@ -1,14 +1,15 @@
-"""Audio -> motion for the classic engine: articulation from the speech signal, no learned weights.
+"""Audio -> motion for the classic engine: articulation from the speech signal, no downloaded weights.
 
-* Mouth: the inner-lip gap follows the loudness in the speech band above the clip's silence threshold,
-  opens further on open vowels (first-formant region), less on hissing fricatives, and closes in silence
-  and in the frame before a stop-consonant release. Lip shape follows the spectral balance: a dark
-  spectrum (low second formant) rounds the lips, a bright one spreads them.
+* Mouth: how open it is comes from `mouth_model` (phones heard by PocketSphinx plus the spectrum, with
+  +-120 ms of context, a ridge regression fitted on real speakers), scaled to a typical speaker's range; lips
+  shut on /p b m/, and rest nearly closed and still in pauses of 0.3 s or more. Lip shape follows the phones
+  (rounded /u o w/, spread /i e/) and the spectral balance, ~40 ms ahead of the sound.
 * Eyes: blinks at random intervals of 2-6 s (seeded), a fast close and a slower opening.
 * Head: a slow seeded sway, small nods on stressed syllables and a slight lift on high pitch; quieter
   during pauses.
 
-Everything is language-independent signal processing, so singing and any language work the same way.
+The phone recogniser is English, but the mouth model also sees the spectrum and holds sung notes open, so
+other languages and singing work too (see `phones.py`).
 The result is a `Motion` (canonical meshes + head poses) that the classic renderer, the neural engine's
 pose images and the landmark preview all consume.
 """
@@ -34,10 +35,14 @@ ProgressCallback = Callable[[int, int | None], None]
 class ArticulationStyle:
     """Amplitudes of the generated motion (defaults suit conversational speech)."""
 
+    # The square root of the inner-lip gap (face heights): its mean and std over a clip. Real speakers: mean
+    # 0.16-0.25, std 0.06-0.08 (gaps averaging 0.03-0.07 and varying by 0.018-0.037).
+    gap_root_mean: float = 0.205
+    gap_root_std: float = 0.068
     mean_mouth_gap: float = 0.042  # a speaker's average inner-lip gap while talking, in face heights
-    mouth_gap_std: float = 0.026  # and how much it varies (real speakers: 0.018-0.037)
     max_mouth_gap: float = 0.11  # the widest opening
-    rest_after_s: float = 0.3  # pauses at least this long close the mouth
+    rest_after_s: float = 0.3  # pauses at least this long rest the mouth
+    rest_gap: float = 0.015  # the resting lips' gap (face heights): nearly closed
     rest_below_db: float = -30.0  # sound this far below the clip's loud speech counts as pause (breaths, room)
     anticipation_s: float = 0.04  # lip shapes lead their sound by this much
     lip_shape: float = 0.8  # strength of rounding / spreading
@@ -81,12 +86,18 @@ def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: Articulatio
 
     The opening comes from the learned mouth model (phones + spectrum with +-120 ms of context, so the jaw
     anticipates and lingers as real ones do), scaled to a typical speaker's range. On top of it: lips shut at
-    the heart of every /p b m/, and the mouth rests closed in pauses longer than `rest_after_s`.
+    the heart of every /p b m/, and the mouth rests, nearly closed and still, in pauses longer than `rest_after_s`.
     """
     n, fps = features.num_frames, features.fps
     times = (np.arange(n) + 0.5) / fps
     z = (model or mouth_model.default_model()).predict_at(steps.features, times)
-    opening = np.clip(style.mean_mouth_gap + style.mouth_gap_std * z, 0.0, style.max_mouth_gap)
+    # Every clip gets a typical speaker's range of motion: how far a real speaker opens varies 2x between people
+    # and is not heard in the sound, while a model fitted on other speakers predicts some voices more timidly
+    # than others. So the prediction is re-standardised over the clip (once it is long enough to tell).
+    if n >= fps:
+        z = (z - z.mean()) / max(float(z.std()), 0.25)
+    root = np.maximum(style.gap_root_mean + style.gap_root_std * z, 0.0)
+    opening = np.clip(root * root, 0.0, style.max_mouth_gap)
 
     # Held notes (singing, drawn-out vowels: loud sound for 0.3 s or more) keep the mouth open; the model,
     # learned on speech, would let it drift shut.
@@ -98,11 +109,12 @@ def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: Articulatio
     closed = tracks[at_frames, list(phones.TRACK_NAMES).index("closed")]
     opening *= 1.0 - 0.85 * np.clip(closed, 0.0, 1.0)
 
-    # Inside words, a frame with (next to) no sound is a stop closure: the jaw comes up (and the lips shut for
-    # /p b m/). Only a real pause rests the mouth fully closed: one long enough for a real speaker to close the
-    # lips. The signal level decides (the phone recogniser hears phones in breaths and room noise, and silence
-    # in long sung vowels); blips of sound shorter than 0.07 s do not interrupt a pause.
-    opening = np.where(features.speech, opening, 0.4 * opening)
+    # A real pause (one long enough for a real speaker to settle the lips) rests the mouth: still, and nearly
+    # closed, lips just apart, as relaxed speakers hold them (the real speakers of `bench.real_talk` do not
+    # press their lips shut in pauses; a fully shut rest made the motion less like theirs). The signal level
+    # decides (the phone recogniser hears phones in breaths and room noise, and silence in long sung vowels);
+    # blips of sound shorter than 0.07 s do not interrupt a pause. Shorter gaps inside phrases keep the model's
+    # motion: a stop closure is already in it.
     voiced_enough = features.speech & (features.level > style.rest_below_db)  # breaths stay below this
     pause = ~long_runs(voiced_enough, max(1, int(round(0.07 * fps))))
     rest = long_runs(pause, max(1, int(round(style.rest_after_s * fps))))
@@ -111,11 +123,11 @@ def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: Articulatio
     if sound.size:
         rest[: sound[0]] = True
         rest[sound[-1] + 1:] = True
-    opening = _smooth(np.where(rest, 0.0, opening), np.array([1.0, 2.0, 1.0]))
-    inside_rest = rest.copy()  # a one-frame ramp at each end of a rest, shut in between
+    opening = _smooth(np.where(rest, style.rest_gap, opening), np.array([1.0, 2.0, 1.0]))
+    inside_rest = rest.copy()  # a one-frame ramp at each end of a rest, still in between
     inside_rest[1:] &= rest[:-1]
     inside_rest[:-1] &= rest[1:]
-    opening[inside_rest] = 0.0
+    opening[inside_rest] = style.rest_gap
 
     # Lip shape: phones say rounded or spread; the spectrum (dark = rounded) fills in where they are unsure.
     # Shapes start ~40 ms before their sound (anticipation) and blend over ~100 ms (coarticulation).

@@ -3,10 +3,12 @@
 Given the reference face in canonical space (468 x 3, centimetres, y up, z towards the viewer), the rig turns a
 few articulation controls per frame into a deformed mesh:
 
-* `mouth_gap`: the inner-lip gap at the lip centre, in face heights (0 = lips touching). It is reached by a
-  jaw rotation about an axis through the jaw joints (in front of the ears), applied with per-vertex weights:
-  full on the lower lip and chin, fading towards the mouth corners and up the cheeks. Being absolute, a
-  reference photo with parted lips still closes its mouth for gap 0.
+* `mouth_gap`: the inner-lip gap at the lip centre, in face heights (0 = lips touching), measured on the
+  deformed face as the lip-sync check measures a video (the chin goes down with the jaw, so the face gets
+  taller as the mouth opens). It is reached by a jaw rotation about an axis through the jaw joints (in front
+  of the ears), applied with per-vertex weights: full on the lower lip and chin, fading towards the mouth
+  corners and up the cheeks. Being absolute, a reference photo with parted lips still closes its mouth for
+  gap 0.
 * `lip_round`: -1 spread (smile-like, /i/) .. +1 rounded and pushed forward (/u/, /o/).
 * `blink`: 0 open .. 1 closed; the upper lid meets the lower one, the skin above follows.
 
@@ -38,13 +40,14 @@ class FaceRig:
         self.ref_mesh = mesh
         self.face_height = float(np.linalg.norm(mesh[topo.FOREHEAD_TOP] - mesh[topo.CHIN]))
         self.ref_gap = float(self._gap(mesh[None])[0])
+        self.ref_gap_ratio = self.ref_gap / self.face_height
 
         self._pivot = self._jaw_pivot(mesh)
         self.jaw_weights = self._jaw_weights(mesh)
         self.lip_weights = self._lip_weights(mesh)
         self._mouth_center = 0.5 * (mesh[topo.MOUTH_CORNERS[0]] + mesh[topo.MOUTH_CORNERS[1]])
         self.blink_offsets = self._blink_offsets(mesh)
-        self._gap_per_radian = self._measure_gap_per_radian()
+        self._angles, self._gap_ratios = self._gap_table()
 
     # --- measurements ---------------------------------------------------------------------------------
 
@@ -54,9 +57,14 @@ class FaceRig:
         pairs = ((13, 14), (82, 87), (312, 317))
         return np.mean([meshes[:, u, 1] - meshes[:, l, 1] for u, l in pairs], axis=0)
 
+    @staticmethod
+    def _height(meshes: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(meshes[:, topo.FOREHEAD_TOP] - meshes[:, topo.CHIN], axis=-1)
+
     def mouth_gap(self, meshes: np.ndarray) -> np.ndarray:
-        """Inner-lip gap of meshes (T, 468, 3) in face heights."""
-        return self._gap(np.asarray(meshes, dtype=np.float64)) / self.face_height
+        """Inner-lip gap of meshes (T, 468, 3) in face heights (each mesh's own)."""
+        meshes = np.asarray(meshes, dtype=np.float64)
+        return self._gap(meshes) / self._height(meshes)
 
     # --- construction ---------------------------------------------------------------------------------
 
@@ -142,10 +150,15 @@ class FaceRig:
                 offsets[others] += falloff[:, None] * direction
         return offsets
 
-    def _measure_gap_per_radian(self) -> float:
-        angle = 1e-3
-        moved = self._rotate_jaw(self.ref_mesh[None], np.array([angle]))
-        return float((self._gap(moved)[0] - self.ref_gap) / angle)
+    def _gap_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """Jaw angles (relative to the reference) and the mouth gaps they give, for inverting gap -> angle.
+        The relation is not linear (the rotation's sine, and the face height growing with the chin), so it
+        is tabulated over the whole range, from lips pressed to the widest opening."""
+        angles = np.linspace(-0.4, 0.8, 241)
+        ratios = self.mouth_gap(self._rotate_jaw(self.ref_mesh[None].repeat(len(angles), 0), angles))
+        rising = np.concatenate([[True], np.diff(ratios) > 0])
+        end = len(angles) if rising.all() else int(np.argmin(rising))  # keep the increasing part
+        return angles[:end], ratios[:end]
 
     # --- deformation ----------------------------------------------------------------------------------
 
@@ -181,8 +194,7 @@ class FaceRig:
         meshes[..., 2] += self.face_height * (0.02 * rounding - 0.005 * spreading)
 
         # Jaw: the angle that puts the lip-centre gap where it is asked.
-        target = np.maximum(mouth_gap, 0.0) * self.face_height
-        angle = (target - self.ref_gap) / self._gap_per_radian
+        angle = np.interp(np.maximum(mouth_gap, 0.0), self._gap_ratios, self._angles)
         meshes = self._rotate_jaw(meshes, angle)
 
         meshes += np.clip(blink, 0.0, 1.0)[:, None, None] * self.blink_offsets[None]

@@ -1,12 +1,14 @@
 """Mouth opening from speech, learned from real talking heads: a ridge regression small enough to read.
 
 Inputs per 10 ms step: the log-mel spectrum (20 bands, normalised over the clip so recording gain and
-microphone colour drop out), the overall level, and the phone tracks of `phones.py` (viseme groups, openness,
-silence). They are averaged over 40 ms blocks and stacked at 7 moments from -120 ms to +120 ms around each video
-frame, so the model sees coarticulation: a mouth already closing for an upcoming /m/, still rounded after /u/.
+microphone colour drop out), the overall level, and two sets of phone tracks of `phones.py` (viseme groups,
+openness, silence), one from the phone loop and one from the phones of recognised English words. They are
+averaged over 40 ms blocks and stacked at 7 moments from -120 ms to +120 ms around each video frame, so the model
+sees coarticulation: a mouth already closing for an upcoming /m/, still rounded after /u/.
 
-Output: how open the mouth is at that frame, as a z-score over the clip (0 = the speaker's average opening,
-+-1 = one standard deviation), which `audio_motion.py` turns into a lip gap.
+Output: how open the mouth is at that frame, as a z-score over the clip of the opening's square root (0 = the
+speaker's average, +-1 = one standard deviation; the root because the opening is skewed), smoothed over ~60 ms as a real jaw is (its mass filters out faster wiggles),
+which `audio_motion.py` turns into a lip gap.
 
 The coefficients (`mouth_model.npz`, ~1.6 k numbers) were fitted by `python -m aniportrait_cli.bench.fit_mouth` on the
 development clips of real speakers (their mouth opening measured by MediaPipe); that command also prints the
@@ -37,6 +39,8 @@ TAPS = tuple(range(-3, 4))  # blocks around the frame
 MODEL_PATH = Path(__file__).with_name("mouth_model.npz")
 # Long audio is analysed in pieces of this many steps, so memory stays flat.
 ANALYSIS_CHUNK_STEPS = 6000
+# The prediction is smoothed with a Gaussian of this std (seconds).
+SMOOTH_S = 0.06
 
 
 def _mel_filterbank() -> np.ndarray:
@@ -75,7 +79,7 @@ class SpeechSteps:
     """Everything the mouth needs per 10 ms step of the audio."""
 
     features: np.ndarray  # (S, F) model inputs
-    phone_tracks: np.ndarray  # (S, len(phones.TRACK_NAMES))
+    phone_tracks: np.ndarray  # (S, len(phones.TRACK_NAMES)), the mean of the two decoders' tracks
 
     @property
     def silence(self) -> np.ndarray:
@@ -93,8 +97,13 @@ def speech_steps(samples_16k: np.ndarray) -> SpeechSteps:
     power = np.maximum(power, np.percentile(power, 95) - floor)
     mels = (mels - mels.mean(axis=0)) / (mels.std() + 1e-6)
     level = (power - np.percentile(power, 95)) / 10.0  # natural-log units re. the clip's loud speech
-    tracks = phone_module.phone_tracks(phone_module.recognise_phones(samples), len(power))
-    return SpeechSteps(np.concatenate([mels, level[:, None], tracks], axis=1).astype(np.float32), tracks)
+    loop = phone_module.phone_tracks(phone_module.recognise_phones(samples), len(power))
+    words = phone_module.phone_tracks(phone_module.recognise_word_phones(samples), len(power))
+    features = np.concatenate([mels, level[:, None], loop, words], axis=1).astype(np.float32)
+    return SpeechSteps(features, (0.5 * (loop + words)).astype(np.float32))
+
+
+NUM_FEATURES = NUM_MELS + 1 + 2 * len(phone_module.TRACK_NAMES)
 
 
 def block_average(values: np.ndarray, block: int = BLOCK_STEPS) -> np.ndarray:
@@ -115,6 +124,15 @@ def design_matrix(features: np.ndarray, frame_times_s: np.ndarray) -> np.ndarray
     return np.concatenate(columns, axis=1)
 
 
+def smooth(values: np.ndarray, sigma_frames: float) -> np.ndarray:
+    """Gaussian smoothing along the frames (edges repeated)."""
+    if sigma_frames < 0.3 or len(values) < 2:
+        return np.asarray(values)
+    half = max(1, int(round(3 * sigma_frames)))
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma_frames) ** 2)
+    return np.convolve(np.pad(values, half, mode="edge"), kernel / kernel.sum(), mode="valid")
+
+
 PREDICT_CHUNK_FRAMES = 4096  # frames per design-matrix block, so long audio never builds one huge matrix
 
 
@@ -131,28 +149,38 @@ class MouthModel:
         return ((design - self.mean) / self.scale) @ self.weights * self.gain
 
     def predict_at(self, features: np.ndarray, frame_times_s: np.ndarray) -> np.ndarray:
-        """The prediction at each frame time for per-step `features`, block by block."""
+        """The smoothed prediction at each (evenly spaced) frame time for per-step `features`, block by block."""
         times = np.asarray(frame_times_s, dtype=np.float64)
         blocks = [self.predict(design_matrix(features, times[i: i + PREDICT_CHUNK_FRAMES]))
                   for i in range(0, len(times), PREDICT_CHUNK_FRAMES)]
-        return np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
+        if not blocks:
+            return np.zeros(0, np.float32)
+        frame_s = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
+        return smooth(np.concatenate(blocks), SMOOTH_S / max(frame_s, 1e-6)).astype(np.float32)
 
     def save(self, path: Path) -> None:
         np.savez(path, mean=self.mean, scale=self.scale, weights=self.weights, gain=np.array(self.gain),
-                 taps=np.array(TAPS), block_steps=np.array(BLOCK_STEPS), num_mels=np.array(NUM_MELS))
+                 taps=np.array(TAPS), block_steps=np.array(BLOCK_STEPS), num_mels=np.array(NUM_MELS),
+                 num_features=np.array(NUM_FEATURES))
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> MouthModel:
         with np.load(path) as data:
-            if tuple(data["taps"]) != TAPS or int(data["block_steps"]) != BLOCK_STEPS or int(data["num_mels"]) != NUM_MELS:
+            if (tuple(data["taps"]) != TAPS or int(data["block_steps"]) != BLOCK_STEPS or int(data["num_mels"]) != NUM_MELS
+                    or "num_features" not in data or int(data["num_features"]) != NUM_FEATURES):
                 raise ValueError(f"{path}: fitted for other features; refit with `python -m aniportrait_cli.bench.fit_mouth`")
             return cls(data["mean"], data["scale"], data["weights"], float(data["gain"]))
 
 
 def fit(designs: list[np.ndarray], targets: list[np.ndarray], alpha: float = 1000.0) -> MouthModel:
-    """Ridge regression of z-scored mouth opening on design rows (one array per clip)."""
+    """Ridge regression of the z-scored square root of the mouth opening on design rows (one array per clip).
+
+    The square root because the opening itself is skewed (long stretches nearly closed, brief wide vowels) and
+    its root is close to normal, which suits a least-squares fit; `audio_motion` squares the prediction back.
+    """
     x = np.concatenate(designs).astype(np.float64)
-    y = np.concatenate([(t - t.mean()) / max(t.std(), 1e-9) for t in targets])
+    roots = [np.sqrt(np.maximum(t, 0.0)) for t in targets]
+    y = np.concatenate([(r - r.mean()) / max(r.std(), 1e-9) for r in roots])
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     a = (x - mean) / scale
     weights = np.linalg.solve(a.T @ a + alpha * np.eye(a.shape[1]), a.T @ y)
