@@ -28,6 +28,7 @@ from aniportrait_cli.sync_check import offset_correlations, pearson, sync_report
 
 SHIFT_S = 0.5
 MAX_CLIP_OFFSET_FRAMES = 5
+PIECE_S, PIECE_HOP_S = 4.0, 2.0
 DEFAULT_ALPHA = 1000.0
 DEFAULT_CLIPS = Path("../shared/media/real_talk")
 
@@ -136,9 +137,28 @@ def leave_one_out(clips: dict[str, Clip], alpha: float) -> dict[str, dict]:
         reports = {kind: sync_report_for_audio(clip.opening, clip.found, clip.fps, sound, model)
                    for kind, sound in sounds.items()}
         keep = clip.rows_kept()
+        other = clips[names[(index + 1) % len(names)]].samples
         results[name] = {"r": pearson(clip.predict(model)[keep], clip.opening[keep]), "frames": int(keep.sum()),
-                         "engine_r": pearson(clip.engine_mouth(model)[keep], clip.opening[keep]), "reports": reports}
+                         "engine_r": pearson(clip.engine_mouth(model)[keep], clip.opening[keep]), "reports": reports,
+                         "pieces": piece_reports(clip, other, model)}
     return results
+
+
+def piece_reports(clip: Clip, other: np.ndarray, model: mouth_model.MouthModel) -> list[dict[str, object]]:
+    """check-sync reports on PIECE_S pieces of the clip (every PIECE_HOP_S), with their own sound and negatives:
+    more real in-sync cases than there are clips, each as short as a typical shot."""
+    rate = mouth_model.SAMPLE_RATE
+    pieces = []
+    start = 0.0
+    while start + PIECE_S <= len(clip.opening) / clip.fps + 1e-9:
+        first, count = int(round(start * clip.fps)), int(round(PIECE_S * clip.fps))
+        sound = clip.samples[int(start * rate): int((start + PIECE_S) * rate)]
+        other_piece = np.resize(np.roll(other, -int(start * rate)), len(sound))
+        video = clip.opening[first: first + count], clip.found[first: first + count], clip.fps
+        pieces.append({kind: sync_report_for_audio(*video, audio, model)
+                       for kind, audio in {"own": sound, **negatives(sound, other_piece)}.items()})
+        start += PIECE_HOP_S
+    return pieces
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,6 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     values = np.array([result["r"] for result in results.values()])
     engine = np.array([result["engine_r"] for result in results.values()])
     print(f"mean r {values.mean():.3f} (min {values.min():.3f}); engine mean r {engine.mean():.3f} (min {engine.min():.3f})")
+    pieces = [piece for result in results.values() for piece in result["pieces"]]
+    synced = sum(piece["own"].passed for piece in pieces)
+    flagged = sum(not piece[kind].passed for piece in pieces for kind in kinds[1:])
+    print(f"check-sync on {PIECE_S:g} s pieces (every {PIECE_HOP_S:g} s, model without the piece's clip): "
+          f"{synced}/{len(pieces)} real pieces lip-synced, {flagged}/{3 * len(pieces)} shifted/swapped flagged")
     if args.write:
         offsets = clip_offsets(list(clips.values()), args.alpha)
         fit_at(list(clips.values()), offsets, args.alpha).save(mouth_model.MODEL_PATH)

@@ -104,10 +104,10 @@ def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: Articulatio
     held = long_runs(features.speech & (features.level > -6.0), max(1, int(round(0.3 * fps))))
     opening = np.where(held, np.maximum(opening, style.mean_mouth_gap), opening)
 
-    tracks = mouth_model.block_average(steps.phone_tracks, 3)
-    at_frames = np.clip(np.round(times / mouth_model.STEP_S).astype(np.int64), 0, len(tracks) - 1)
-    closed = tracks[at_frames, list(phones.TRACK_NAMES).index("closed")]
-    opening *= 1.0 - 0.85 * np.clip(closed, 0.0, 1.0)
+    # Lips shut at the heart of every /p b m/ that either phone decoder hears.
+    closed = mouth_model.block_average(steps.lips_closed[:, None], 3)[:, 0]
+    at_frames = np.clip(np.round(times / mouth_model.STEP_S).astype(np.int64), 0, len(closed) - 1)
+    opening *= 1.0 - np.clip(closed[at_frames], 0.0, 1.0)
 
     # A real pause (one long enough for a real speaker to settle the lips) rests the mouth: still, and nearly
     # closed, lips just apart, as relaxed speakers hold them (the real speakers of `bench.real_talk` do not
@@ -131,7 +131,8 @@ def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: Articulatio
 
     # Lip shape: phones say rounded or spread; the spectrum (dark = rounded) fills in where they are unsure.
     # Shapes start ~40 ms before their sound (anticipation) and blend over ~100 ms (coarticulation).
-    anticipated = np.clip(np.round((times + style.anticipation_s) / mouth_model.STEP_S).astype(np.int64), 0, len(tracks) - 1)
+    last_step = len(steps.phone_tracks) - 1
+    anticipated = np.clip(np.round((times + style.anticipation_s) / mouth_model.STEP_S).astype(np.int64), 0, last_step)
     from_phones = phones.rounding_track(mouth_model.block_average(steps.phone_tracks, 10))[anticipated]
     from_spectrum = -np.clip(features.brightness / 1.5, -1.0, 1.0)
     rounding = np.where(features.speech, 0.7 * from_phones + 0.3 * from_spectrum, 0.0) * style.lip_shape

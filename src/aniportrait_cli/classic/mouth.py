@@ -27,6 +27,8 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 UPPER_SHARE = 0.62
 # The photo's interior is used when its lip gap is at least this many pixels.
 MIN_REFERENCE_GAP_PX = 2.5
+# ... and shows teeth: its brightest pixels reach this share of the skin's brightness.
+TEETH_LUMA = 0.65
 
 
 def _polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
@@ -113,6 +115,16 @@ class MouthPalette:
         )
 
 
+def _shows_teeth(interior: np.ndarray, image: np.ndarray, points2d: np.ndarray) -> bool:
+    """Whether a mouth interior's pixels (N, 3) include teeth: its brightest tenth at least TEETH_LUMA of the
+    skin's median brightness (teeth are about as bright as skin, the cavity and tongue far darker)."""
+    oval = _polygon_mask(image.shape[:2], points2d[list(topo.FACE_OVAL)]) > 127
+    skin = image[oval].reshape(-1, 3).astype(np.float32) @ LUMA
+    if len(skin) == 0:
+        return True
+    return float(np.percentile(interior @ LUMA, 90)) >= TEETH_LUMA * float(np.median(skin))
+
+
 class MouthPainter:
     """Paints the mouth interior into rendered frames (in place). Build once per reference."""
 
@@ -124,15 +136,17 @@ class MouthPainter:
         self.palette = MouthPalette.from_reference(reference_image, reference_points)
         self.reference_gap_px = lip_gap_px(reference_points)
         self.reference_frame = MouthFrame.of(reference_points)
-        self.uses_reference_interior = self.reference_gap_px >= MIN_REFERENCE_GAP_PX
+        inner = _polygon_mask(self.reference.shape[:2], reference_points[topo.inner_lip_polygon()]) > 127
+        interior = self.reference[inner].reshape(-1, 3).astype(np.float32)
+        # The photo's own interior is used when it shows teeth; a dark slit between parted lips has none to
+        # lend, and stretching it would give a black hole, so such mouths get the synthetic teeth.
+        self.uses_reference_interior = (self.reference_gap_px >= MIN_REFERENCE_GAP_PX and len(interior) >= 8
+                                        and _shows_teeth(interior, self.reference, reference_points))
         if self.uses_reference_interior:
             # Cavity colour: the darkest part of the photo's own mouth interior.
-            inner = _polygon_mask(self.reference.shape[:2], reference_points[topo.inner_lip_polygon()]) > 127
-            interior = self.reference[inner].reshape(-1, 3).astype(np.float32)
-            if len(interior) >= 8:
-                luma = interior @ LUMA
-                dark = np.median(interior[luma <= np.percentile(luma, 15)], axis=0)
-                self.palette = MouthPalette(np.minimum(dark, self.palette.cavity * 1.3), self.palette.tongue, self.palette.teeth)
+            luma = interior @ LUMA
+            dark = np.median(interior[luma <= np.percentile(luma, 15)], axis=0)
+            self.palette = MouthPalette(np.minimum(dark, self.palette.cavity * 1.3), self.palette.tongue, self.palette.teeth)
 
     def paint(self, frame: np.ndarray, points2d: np.ndarray) -> None:
         """Repaint the inner-lip polygon of `points2d` (468, 2) (target pixels) in `frame` (H, W, 3 uint8)."""
@@ -217,9 +231,10 @@ class MouthPainter:
             tooth = 0.09 * mouth.width  # central incisors; the side teeth get narrower and recede
             offset = np.abs(u - 0.5 * mouth.width) / tooth
             position = np.where(offset < 1.0, offset, 1.0 + (offset - 1.0) * 1.3)
-            seam = 0.5 + 0.5 * np.cos(2.0 * np.pi * position)  # 1 at the gaps between teeth, soft
+            seam = 0.5 + 0.5 * np.cos(2.0 * np.pi * position)  # 1 at the gaps between teeth (the middle one too)
             relative = np.clip(edge_distance / np.maximum(height, 1.0), 0.0, 1.0)
-            shade = (0.6 + 0.4 * centrality) * (1.0 - 0.08 * seam**8 * (offset > 0.5)) * (1.0 - 0.15 * relative)
+            # Gaps between teeth show as thin darker lines, deepest towards the biting edge.
+            shade = (0.6 + 0.4 * centrality) * (1.0 - (0.1 + 0.15 * relative) * seam**16) * (1.0 - 0.15 * relative)
             return coverage, shade
 
         # Upper teeth: as tall as the opening allows, up to a tenth of the mouth width, in the lip's shadow.

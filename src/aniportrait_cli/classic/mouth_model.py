@@ -80,6 +80,7 @@ class SpeechSteps:
 
     features: np.ndarray  # (S, F) model inputs
     phone_tracks: np.ndarray  # (S, len(phones.TRACK_NAMES)), the mean of the two decoders' tracks
+    lips_closed: np.ndarray  # (S,) 1 where either decoder hears /p b m/
 
     @property
     def silence(self) -> np.ndarray:
@@ -100,7 +101,8 @@ def speech_steps(samples_16k: np.ndarray) -> SpeechSteps:
     loop = phone_module.phone_tracks(phone_module.recognise_phones(samples), len(power))
     words = phone_module.phone_tracks(phone_module.recognise_word_phones(samples), len(power))
     features = np.concatenate([mels, level[:, None], loop, words], axis=1).astype(np.float32)
-    return SpeechSteps(features, (0.5 * (loop + words)).astype(np.float32))
+    closed = list(phone_module.TRACK_NAMES).index("closed")
+    return SpeechSteps(features, (0.5 * (loop + words)).astype(np.float32), np.maximum(loop[:, closed], words[:, closed]))
 
 
 NUM_FEATURES = NUM_MELS + 1 + 2 * len(phone_module.TRACK_NAMES)
