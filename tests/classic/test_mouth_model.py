@@ -76,3 +76,59 @@ def test_shipped_model_moves_with_speech(speech, monkeypatch):
     # silence is floored like a quiet room, so it cannot throw the model off).
     assert np.std(z[30:60]) > 0.3
     assert np.ptp(z[3:15]) < 0.05 and abs(np.median(z[3:15])) < 1.0
+
+
+def test_recognises_word_phones_in_speech(speech):
+    """The English word pass: phones of recognised words, aligned to the audio, none in the leading silence."""
+    decoded = phones.recognise_word_phones(speech)
+    spoken = [p for p in decoded if p.label != "SIL"]
+    assert len(spoken) >= 30
+    assert all(0.0 <= p.start_s < p.end_s <= len(speech) / 16000 + 0.02 for p in decoded)
+    assert not any(p.start_s < 0.6 for p in spoken)  # the clip starts with 0.7 s of silence
+    assert {p.label for p in spoken} & set(phones.VISEME_GROUPS["closed"])  # "Peter picked a peck ... peppers"
+
+
+def _synthetic_clip(rng, shift_frames: int, fps: float = 25.0, seconds: float = 30.0):
+    """A clip whose mouth follows its (random, smooth) features `shift_frames` video frames late."""
+    from aniportrait_cli.bench.fit_mouth import Clip
+
+    steps = int(seconds / mouth_model.STEP_S) + 1
+    kernel = np.hanning(41)
+    features = np.stack([np.convolve(rng.normal(size=steps), kernel / kernel.sum(), mode="same")
+                         for _ in range(mouth_model.NUM_FEATURES)], axis=1).astype(np.float32)
+    frames = int(seconds * fps)
+    times = (np.arange(frames) + 0.5 - shift_frames) / fps
+    drive = features[np.clip(np.round(times / mouth_model.STEP_S).astype(int), 0, steps - 1), :3].sum(axis=1)
+    opening = (0.2 + 0.05 * drive) ** 2
+    tracks = np.zeros((steps, len(phones.TRACK_NAMES)), np.float32)
+    return Clip(opening, np.ones(frames, bool), fps, np.zeros(int(seconds * 16000), np.float32),
+                mouth_model.SpeechSteps(features, tracks, np.zeros(steps, np.float32)))
+
+
+def test_fit_measures_each_clips_offset_and_fits_it_there():
+    """fit_mouth: a clip whose picture lags its sound by 3 frames is found 3 frames late by a model fitted on
+    in-sync clips, whatever the order of the clips, and fitting every clip at its own offset keeps the model's
+    timing sharp."""
+    from aniportrait_cli.bench import fit_mouth
+
+    rng = np.random.default_rng(0)
+    in_sync = [_synthetic_clip(rng, 0) for _ in range(2)]
+    late = _synthetic_clip(rng, 3)
+    model = fit_mouth.fit_at(in_sync, [0, 0], alpha=10.0)
+    assert late.offset(model) == 3 and in_sync[0].offset(model) == 0
+    aligned = fit_mouth.fit_on([*in_sync, late], alpha=10.0)
+    blurred = fit_mouth.fit_at([*in_sync, late], [0, 0, 0], alpha=10.0)
+    fresh = _synthetic_clip(rng, 0)
+
+    def r(m):  # at the model's own timing (that of the average clip): how sharp the prediction is
+        return np.corrcoef(fresh.predict(m, fresh.offset(m)), fresh.opening)[0, 1]
+
+    # Only offsets between clips can be measured (centred on their mean): the late clip is 3 frames behind.
+    for clips, late_index in (([*in_sync, late], 2), ([late, *in_sync], 0)):
+        offsets = fit_mouth.clip_offsets(clips, alpha=10.0)
+        in_sync_offsets = [offset for index, offset in enumerate(offsets) if index != late_index]
+        assert in_sync_offsets[0] == in_sync_offsets[1] and offsets[late_index] - in_sync_offsets[0] == 3
+        assert abs(sum(offsets)) <= 1
+    assert r(aligned) > 0.95 and r(aligned) > r(blurred) + 0.03
+    # The gain makes the smoothed prediction's std 1 on the fitted clips.
+    assert np.std(np.concatenate([c.predict(aligned, o) for c, o in zip([*in_sync, late], [0, 0, 3])])) == pytest.approx(1.0, rel=0.05)

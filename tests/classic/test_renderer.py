@@ -148,3 +148,37 @@ def test_bad_reference_image(astronaut_face):
 
     with pytest.raises(ValueError):
         ClassicRenderer(np.zeros((64, 64), np.uint8), astronaut_face.mesh3d, astronaut_face.transform)
+
+
+def test_parted_lips_without_teeth_get_synthetic_teeth(astronaut, astronaut_face, astronaut_renderer):
+    """A photo whose lips part on a dark slit (no teeth to lend) is painted like a closed-mouth photo: cavity
+    and teeth, not the slit stretched into a black hole."""
+    from aniportrait_cli.classic.renderer import ClassicRenderer
+
+    rig = FaceRig(astronaut_face.mesh3d)
+    slit_mesh = rig.deform(np.array([0.025]))[0].astype(np.float64)
+    slit_photo = astronaut_renderer.render(slit_mesh, np.zeros(6)).copy()
+    points = astronaut_renderer.project(slit_mesh, np.zeros(6))
+    inner = np.zeros(slit_photo.shape[:2], np.uint8)
+    cv2.fillPoly(inner, [np.round(points[topo.inner_lip_polygon()]).astype(np.int32)], 1)
+    inner = cv2.dilate(inner, np.ones((3, 3), np.uint8)).astype(bool)
+    slit_photo[inner] = (35, 15, 15)  # a dark gap between the lips, nothing bright in it
+    renderer = ClassicRenderer(slit_photo, slit_mesh, astronaut_face.transform)
+    assert renderer.painter.reference_gap_px >= 2.5
+    assert not renderer.painter.uses_reference_interior
+    wide = FaceRig(slit_mesh).deform(np.array([0.09]))[0]
+    frame = renderer.render(wide, np.zeros(6))
+    points = renderer.project(wide, np.zeros(6))
+    mouth = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(mouth, [np.round(points[topo.inner_lip_polygon()]).astype(np.int32)], 1)
+    mouth = cv2.erode(mouth, np.ones((3, 3), np.uint8)).astype(bool)
+    luma = frame.astype(float) @ np.array([0.299, 0.587, 0.114])
+    assert np.percentile(luma[mouth], 95) > 120  # teeth
+
+
+def test_rig_gap_is_the_gap_of_the_deformed_face(astronaut_face):
+    """The asked gap is what the deformed mesh measures (inner lips over its own, taller, face height) over the
+    whole range, wide openings included."""
+    rig = FaceRig(astronaut_face.mesh3d)
+    asked = np.array([0.0, 0.015, 0.04, 0.07, 0.1, 0.11])
+    np.testing.assert_allclose(rig.mouth_gap(rig.deform(asked)), asked, atol=5e-4)

@@ -6,8 +6,8 @@ measured with MediaPipe (`sync_check.video_mouth_track`) and the model's inputs 
 
 Real clips are rarely perfectly in sync: their audio-video offsets (a frame or three, either way) differ from
 clip to clip, and a model fitted across them learns a blurred timing. So each clip's offset is measured first,
-with a model fitted on the *other* clips (its best lag within +-5 frames), and the clip is fitted at that offset.
-The prediction then has the timing of the sound itself.
+with a model fitted on the *other* clips (its best lag within +-5 frames; repeated until the offsets settle),
+and every clip is fitted at its offset. The prediction then has the timing of the typical clip.
 
 Prints the leave-one-clip-out correlation per clip (the estimate for unseen speakers: the held-out clip is
 neither fitted nor used to measure the other clips' offsets), then fits on all clips and, with --write, replaces
@@ -98,12 +98,26 @@ def fit_at(clips: list[Clip], offsets: list[int], alpha: float) -> mouth_model.M
     return replace(model, gain=model.gain / max(float(smoothed.std()), 1e-9))
 
 
-def clip_offsets(clips: list[Clip], alpha: float) -> list[int]:
-    """Each clip's audio-video offset, measured with a model fitted on the other clips (0 for a lone clip)."""
+def clip_offsets(clips: list[Clip], alpha: float, rounds: int = 5) -> list[int]:
+    """Each clip's audio-video offset (0 for a lone clip).
+
+    One clip at a time, its offset is measured with a model fitted on the other clips at their current offsets
+    (Gauss-Seidel: later clips see the earlier ones' new offsets), until nothing changes. Only offsets between
+    clips can be measured so; they are centred on their mean, which gives the model the timing of the
+    typical clip (that of the sound itself, if the clips are off at random)."""
+    offsets = [0] * len(clips)
     if len(clips) < 2:
-        return [0] * len(clips)
-    others = [[c for c in clips if c is not clip] for clip in clips]
-    return [clip.offset(fit_at(rest, [0] * len(rest), alpha)) for clip, rest in zip(clips, others)]
+        return offsets
+    for _ in range(rounds):
+        before = list(offsets)
+        for index, clip in enumerate(clips):
+            others = [other for position, other in enumerate(clips) if position != index]
+            their_offsets = [offset for position, offset in enumerate(offsets) if position != index]
+            offsets[index] = clip.offset(fit_at(others, their_offsets, alpha))
+        if offsets == before:
+            break
+    centre = int(np.round(np.mean(offsets)))
+    return [offset - centre for offset in offsets]
 
 
 def fit_on(clips: list[Clip], alpha: float) -> mouth_model.MouthModel:
