@@ -132,3 +132,33 @@ def test_fit_measures_each_clips_offset_and_fits_it_there():
     assert r(aligned) > 0.95 and r(aligned) > r(blurred) + 0.03
     # The gain makes the smoothed prediction's std 1 on the fitted clips.
     assert np.std(np.concatenate([c.predict(aligned, o) for c, o in zip([*in_sync, late], [0, 0, 3])])) == pytest.approx(1.0, rel=0.05)
+
+
+@pytest.fixture(scope="module")
+def long_speech(speech):
+    """Speech long enough for the word pass to cut it into several pieces."""
+    samples = np.concatenate([speech, speech])
+    assert len(phones.word_pieces(samples)) >= 2
+    return samples
+
+
+def test_word_pass_in_worker_processes_gives_the_same_phones(long_speech, monkeypatch):
+    """With spare cores the word pass runs in `word_worker` subprocesses; its phones are exactly the in-process
+    ones, however many workers share the pieces."""
+    sequential = (phones.recognise_phones(long_speech), phones.recognise_word_phones(long_speech))
+    assert any(p.label != "SIL" for p in sequential[1])
+    for cores in (2, 3):
+        monkeypatch.setattr(phones, "_usable_cores", lambda cores=cores: cores)
+        assert phones.recognise_all(long_speech) == sequential
+
+
+def test_word_pass_falls_back_to_this_process_when_workers_fail(long_speech, monkeypatch):
+    """A worker that cannot start (or dies) has its pieces decoded in the calling process instead."""
+    import sys
+
+    monkeypatch.setattr(phones, "_usable_cores", lambda: 2)
+    expected = phones.recognise_word_phones(long_speech)
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")  # Popen raises
+    assert phones.recognise_all(long_speech)[1] == expected
+    monkeypatch.setattr(sys, "executable", "false")  # starts, exits 1 at once
+    assert phones.recognise_all(long_speech)[1] == expected

@@ -98,8 +98,9 @@ def speech_steps(samples_16k: np.ndarray) -> SpeechSteps:
     power = np.maximum(power, np.percentile(power, 95) - floor)
     mels = (mels - mels.mean(axis=0)) / (mels.std() + 1e-6)
     level = (power - np.percentile(power, 95)) / 10.0  # natural-log units re. the clip's loud speech
-    loop = phone_module.phone_tracks(phone_module.recognise_phones(samples), len(power))
-    words = phone_module.phone_tracks(phone_module.recognise_word_phones(samples), len(power))
+    loop_phones, word_phones = phone_module.recognise_all(samples)
+    loop = phone_module.phone_tracks(loop_phones, len(power))
+    words = phone_module.phone_tracks(word_phones, len(power))
     features = np.concatenate([mels, level[:, None], loop, words], axis=1).astype(np.float32)
     closed = list(phone_module.TRACK_NAMES).index("closed")
     return SpeechSteps(features, (0.5 * (loop + words)).astype(np.float32), np.maximum(loop[:, closed], words[:, closed]))
