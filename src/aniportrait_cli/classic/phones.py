@@ -6,7 +6,8 @@ PocketSphinx's English acoustic model hears the audio twice:
   about 1/30 of real time on one core. On other languages, and on singing, it still finds the right *kind* of
   sound most of the time (open vowel, rounded vowel, lip closure, hiss);
 * words (`recognise_word_phones`): English words with the general language model, then the phones of those
-  words aligned to the audio, in about 1/4 of real time. Words constrain the phones, so where the speech is
+  words aligned to the audio, in about 1/4 of real time on one core (`recognise_all` shares its pieces among
+  worker processes when there are spare cores). Words constrain the phones, so where the speech is
   English the phones are more often right; elsewhere the words are wrong but their phones still follow the
   sound's openness and closures. Measured on real speakers (`bench.fit_mouth`, leave one clip out), the two
   together predict the mouth better than either alone, a non-English clip included.
