@@ -147,11 +147,11 @@ def leave_one_out(clips: dict[str, Clip], alpha: float) -> dict[str, dict]:
     for index, name in enumerate(names):
         clip = clips[name]
         model = fit_on([clips[other] for other in names if other != name], alpha)
-        sounds = {"own": clip.samples, **negatives(clip.samples, clips[names[(index + 1) % len(names)]].samples)}
+        other = clips[names[(index + 1) % len(names)]].samples
+        sounds = {"own": clip.samples, **negatives(clip.samples, other)}
         reports = {kind: sync_report_for_audio(clip.opening, clip.found, clip.fps, sound, model)
                    for kind, sound in sounds.items()}
         keep = clip.rows_kept()
-        other = clips[names[(index + 1) % len(names)]].samples
         results[name] = {"r": pearson(clip.predict(model)[keep], clip.opening[keep]), "frames": int(keep.sum()),
                          "engine_r": pearson(clip.engine_mouth(model)[keep], clip.opening[keep]), "reports": reports,
                          "pieces": piece_reports(clip, other, model)}

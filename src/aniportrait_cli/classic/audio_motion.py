@@ -24,7 +24,7 @@ import numpy as np
 from aniportrait_cli.classic import mouth_model, phones
 from aniportrait_cli.classic.face_rig import FaceRig
 from aniportrait_cli.classic.mouth_model import MouthModel, SpeechSteps
-from aniportrait_cli.classic.speech import SpeechFeatures, long_runs, speech_features
+from aniportrait_cli.classic.speech import SpeechFeatures, gaussian_kernel, long_runs, smooth, speech_features
 from aniportrait_cli.motion import ChunkedMeshes, Motion
 
 DEFAULT_FPS = 30.0
@@ -64,20 +64,6 @@ class Articulation:
     lip_round: np.ndarray
     blink: np.ndarray
     pose: np.ndarray
-
-
-def _smooth(values: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    kernel = np.asarray(kernel, dtype=np.float64)
-    kernel = kernel / kernel.sum()
-    half = len(kernel) // 2
-    padded = np.pad(values, half, mode="edge")
-    return np.convolve(padded, kernel, mode="valid")
-
-
-def _gaussian_kernel(sigma_frames: float) -> np.ndarray:
-    half = max(1, int(round(3 * sigma_frames)))
-    x = np.arange(-half, half + 1)
-    return np.exp(-0.5 * (x / max(sigma_frames, 1e-6)) ** 2)
 
 
 def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: ArticulationStyle = ArticulationStyle(),
@@ -123,7 +109,7 @@ def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: Articulatio
     if sound.size:
         rest[: sound[0]] = True
         rest[sound[-1] + 1:] = True
-    opening = _smooth(np.where(rest, style.rest_gap, opening), np.array([1.0, 2.0, 1.0]))
+    opening = smooth(np.where(rest, style.rest_gap, opening), np.array([1.0, 2.0, 1.0]))
     inside_rest = rest.copy()  # a one-frame ramp at each end of a rest, still in between
     inside_rest[1:] &= rest[:-1]
     inside_rest[:-1] &= rest[1:]
@@ -136,7 +122,7 @@ def mouth_track(features: SpeechFeatures, steps: SpeechSteps, style: Articulatio
     from_phones = phones.rounding_track(mouth_model.block_average(steps.phone_tracks, 10))[anticipated]
     from_spectrum = -np.clip(features.brightness / 1.5, -1.0, 1.0)
     rounding = np.where(features.speech, 0.7 * from_phones + 0.3 * from_spectrum, 0.0) * style.lip_shape
-    rounding = _smooth(rounding, _gaussian_kernel(0.05 * fps))
+    rounding = smooth(rounding, gaussian_kernel(0.05 * fps))
     return opening.astype(np.float64), np.clip(rounding, -1.0, 1.0)
 
 
@@ -181,7 +167,7 @@ def _band_noise(num_frames: int, fps: float, rng: np.random.Generator, low_hz: f
 def head_track(features: SpeechFeatures, rng: np.random.Generator, style: ArticulationStyle = ArticulationStyle()) -> np.ndarray:
     """Head pose (T, 6): rx, ry, rz in degrees (rx > 0 nods down), no translation."""
     n, fps = features.num_frames, features.fps
-    activity = _smooth(features.speech.astype(np.float64), _gaussian_kernel(0.6 * fps))
+    activity = smooth(features.speech.astype(np.float64), gaussian_kernel(0.6 * fps))
     liveliness = 0.5 + 0.5 * activity  # calmer in pauses
 
     sway = np.stack([_band_noise(n, fps, rng, 0.05, 0.35) for _ in range(3)], axis=1) * np.array(style.head_sway_deg)
@@ -190,10 +176,10 @@ def head_track(features: SpeechFeatures, rng: np.random.Generator, style: Articu
 
     # Stress: syllables louder than their surroundings bring a small nod.
     loud = np.where(features.speech, np.clip(features.level + 30.0, 0.0, None), 0.0)
-    local = _smooth(loud, _gaussian_kernel(0.12 * fps))
-    context = _smooth(loud, _gaussian_kernel(0.8 * fps))
+    local = smooth(loud, gaussian_kernel(0.12 * fps))
+    context = smooth(loud, gaussian_kernel(0.8 * fps))
     stress = np.clip((local - context) / 10.0, 0.0, 1.0)
-    pose[:, 0] += style.head_nod_deg * _smooth(stress, _gaussian_kernel(0.1 * fps))
+    pose[:, 0] += style.head_nod_deg * smooth(stress, gaussian_kernel(0.1 * fps))
 
     # Intonation: the head lifts a little with the voice (median-filtered pitch, octave slips removed).
     pitch = features.pitch.copy()
@@ -202,11 +188,11 @@ def head_track(features: SpeechFeatures, rng: np.random.Generator, style: Articu
         pitch = np.interp(np.arange(n), np.flatnonzero(voiced), pitch[voiced])
         pitch = np.array([np.median(pitch[max(0, i - 3): i + 4]) for i in range(n)])
         pitch = np.clip(pitch, -6.0, 6.0) * activity
-        pose[:, 0] -= style.head_pitch_lift_deg * _smooth(pitch, _gaussian_kernel(0.2 * fps))
+        pose[:, 0] -= style.head_pitch_lift_deg * smooth(pitch, gaussian_kernel(0.2 * fps))
 
     pose[:, :3] = np.clip(pose[:, :3], -style.head_max_deg, style.head_max_deg)
     for axis in range(3):
-        pose[:, axis] = _smooth(pose[:, axis], _gaussian_kernel(0.08 * fps))
+        pose[:, axis] = smooth(pose[:, axis], gaussian_kernel(0.08 * fps))
     return pose
 
 

@@ -39,8 +39,6 @@ class FaceRig:
             raise ValueError(f"reference mesh has shape {mesh.shape}, expected (468, 3)")
         self.ref_mesh = mesh
         self.face_height = float(np.linalg.norm(mesh[topo.FOREHEAD_TOP] - mesh[topo.CHIN]))
-        self.ref_gap = float(self._gap(mesh[None])[0])
-        self.ref_gap_ratio = self.ref_gap / self.face_height
 
         self._pivot = self._jaw_pivot(mesh)
         self.jaw_weights = self._jaw_weights(mesh)

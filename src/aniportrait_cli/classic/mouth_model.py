@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from aniportrait_cli.classic import phones as phone_module
+from aniportrait_cli.classic.speech import gaussian_kernel, smooth
 
 SAMPLE_RATE = 16000
 STEP = 160  # 10 ms
@@ -127,15 +128,6 @@ def design_matrix(features: np.ndarray, frame_times_s: np.ndarray) -> np.ndarray
     return np.concatenate(columns, axis=1)
 
 
-def smooth(values: np.ndarray, sigma_frames: float) -> np.ndarray:
-    """Gaussian smoothing along the frames (edges repeated)."""
-    if sigma_frames < 0.3 or len(values) < 2:
-        return np.asarray(values)
-    half = max(1, int(round(3 * sigma_frames)))
-    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma_frames) ** 2)
-    return np.convolve(np.pad(values, half, mode="edge"), kernel / kernel.sum(), mode="valid")
-
-
 PREDICT_CHUNK_FRAMES = 4096  # frames per design-matrix block, so long audio never builds one huge matrix
 
 
@@ -158,8 +150,11 @@ class MouthModel:
                   for i in range(0, len(times), PREDICT_CHUNK_FRAMES)]
         if not blocks:
             return np.zeros(0, np.float32)
-        frame_s = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
-        return smooth(np.concatenate(blocks), SMOOTH_S / max(frame_s, 1e-6)).astype(np.float32)
+        prediction = np.concatenate(blocks)
+        sigma_frames = SMOOTH_S / max(float(np.median(np.diff(times))), 1e-6) if len(times) > 1 else 0.0
+        if sigma_frames >= 0.3:  # below that, a frame is longer than the smoothing: nothing to smooth
+            prediction = smooth(prediction, gaussian_kernel(sigma_frames))
+        return prediction.astype(np.float32)
 
     def save(self, path: Path) -> None:
         np.savez(path, mean=self.mean, scale=self.scale, weights=self.weights, gain=np.array(self.gain),

@@ -35,6 +35,7 @@ CUT_SEARCH_S = 4.0
 # decoded on its own, so that worker processes can share them with results that do not depend on how many.
 WORD_PIECE_S = 6.0
 WORD_CUT_SEARCH_S = 2.0
+MIN_PIECE_SAMPLES = int(0.1 * SAMPLE_RATE)  # shorter pieces (the tail of a cut) are not decoded
 
 # Mouth-shape groups of the CMU (ARPAbet) phone set.
 VISEME_GROUPS: dict[str, tuple[str, ...]] = {
@@ -136,7 +137,6 @@ def _decode_words(decoder, samples: np.ndarray, offset_s: float) -> list[Phone]:
                 label = phone.name.upper()
                 phones.append(Phone(label if label in OPENNESS else "SIL", offset_s + phone.start * STEP_S,
                                     offset_s + (phone.start + phone.duration) * STEP_S))
-    decoder.activate_search()  # back to word decoding for the next piece
     return phones
 
 
@@ -144,7 +144,7 @@ def _decode_chunks(decoder, decode, samples_16k: np.ndarray) -> list[Phone]:
     samples = np.asarray(samples_16k, dtype=np.float32).reshape(-1)
     phones: list[Phone] = []
     for start, end in _chunk_bounds(samples):
-        if end - start >= int(0.1 * SAMPLE_RATE):
+        if end - start >= MIN_PIECE_SAMPLES:
             phones.extend(decode(decoder, samples[start:end], start / SAMPLE_RATE))
     return phones
 
@@ -177,7 +177,7 @@ def word_pieces(samples: np.ndarray) -> list[tuple[int, int]]:
 def decode_word_piece(samples: np.ndarray, offset_s: float) -> list[Phone]:
     """Word phones of one piece (nothing for a piece under 0.1 s). A fresh decoder for each (0.2 s to load):
     a decoder carries state from one piece to the next, and a piece must decode the same in any process."""
-    return _decode_words(_word_decoder(), samples, offset_s) if len(samples) >= int(0.1 * SAMPLE_RATE) else []
+    return _decode_words(_word_decoder(), samples, offset_s) if len(samples) >= MIN_PIECE_SAMPLES else []
 
 
 def recognise_word_phones(samples_16k: np.ndarray) -> list[Phone]:

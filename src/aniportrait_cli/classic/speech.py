@@ -168,3 +168,19 @@ def speech_features(samples: np.ndarray, fps: float = 30.0, num_frames: int | No
         fps=float(fps), level=level, silence_db=threshold, speech=speech, openness=openness, brightness=brightness,
         hiss=hiss, onset=onset, pitch=pitch,
     )
+
+
+def smooth(values: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Per-frame values convolved with a (normalised) kernel, edges repeated."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    kernel = kernel / kernel.sum()
+    half = len(kernel) // 2
+    padded = np.pad(values, half, mode="edge")
+    return np.convolve(padded, kernel, mode="valid")
+
+
+def gaussian_kernel(sigma_frames: float) -> np.ndarray:
+    """Gaussian weights over +-3 sigma (at least one frame each side) for `smooth`."""
+    half = max(1, int(round(3 * sigma_frames)))
+    x = np.arange(-half, half + 1)
+    return np.exp(-0.5 * (x / max(sigma_frames, 1e-6)) ** 2)
