@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from aniportrait_cli.classic import mouth_model, phones
+from aniportrait_cli.classic.speech import gaussian_kernel, smooth
 
 
 def test_long_audio_is_decoded_in_chunks_cut_at_quiet_moments():
@@ -33,11 +34,17 @@ def test_phone_tracks_mark_visemes_openness_and_silence():
 
 def test_recognises_phones_in_speech(speech):
     """espeak-ng sentences: phones in the sentences, silence in the pauses between them."""
-    decoded = phones.recognise_phones(speech)
+    _assert_phones_of_speech(phones.recognise_phones(speech), speech)
+
+
+def _assert_phones_of_speech(decoded: list, speech: np.ndarray) -> list:
+    """Phones heard in the espeak-ng sentences, inside the audio, none in its leading 0.7 s of silence; returns
+    the spoken (non-silence) ones."""
     spoken = [p for p in decoded if p.label != "SIL"]
     assert len(spoken) >= 30
     assert all(0.0 <= p.start_s < p.end_s <= len(speech) / 16000 + 0.02 for p in decoded)
     assert not any(p.start_s < 0.6 for p in spoken)  # the clip starts with 0.7 s of silence
+    return spoken
 
 
 def test_design_matrix_stacks_context_around_each_frame():
@@ -71,7 +78,8 @@ def test_shipped_model_moves_with_speech(speech, monkeypatch):
     monkeypatch.setattr(mouth_model, "PREDICT_CHUNK_FRAMES", 50)
     z = model.predict_at(steps.features, (frames + 0.5) / 30)
     whole = model.predict(mouth_model.design_matrix(steps.features, (frames + 0.5) / 30))
-    np.testing.assert_allclose(z, mouth_model.smooth(whole, mouth_model.SMOOTH_S * 30), rtol=1e-5, atol=1e-5)
+    smoothed = smooth(whole, gaussian_kernel(mouth_model.SMOOTH_S * 30))
+    np.testing.assert_allclose(z, smoothed, rtol=1e-5, atol=1e-5)
     # It moves with the syllables of the first sentence and stays put in the silence before it (digital
     # silence is floored like a quiet room, so it cannot throw the model off).
     assert np.std(z[30:60]) > 0.3
@@ -80,11 +88,7 @@ def test_shipped_model_moves_with_speech(speech, monkeypatch):
 
 def test_recognises_word_phones_in_speech(speech):
     """The English word pass: phones of recognised words, aligned to the audio, none in the leading silence."""
-    decoded = phones.recognise_word_phones(speech)
-    spoken = [p for p in decoded if p.label != "SIL"]
-    assert len(spoken) >= 30
-    assert all(0.0 <= p.start_s < p.end_s <= len(speech) / 16000 + 0.02 for p in decoded)
-    assert not any(p.start_s < 0.6 for p in spoken)  # the clip starts with 0.7 s of silence
+    spoken = _assert_phones_of_speech(phones.recognise_word_phones(speech), speech)
     assert {p.label for p in spoken} & set(phones.VISEME_GROUPS["closed"])  # "Peter picked a peck ... peppers"
 
 

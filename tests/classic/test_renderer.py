@@ -90,21 +90,25 @@ def test_piecewise_affine_warp_is_seamless():
     assert np.abs(out[ty, tx] - image[int(round(sy)), int(round(sx))]).max() <= 12
 
 
+def _inner_mouth_luma(frame: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Brightness of a rendered frame's pixels inside the inner-lip polygon (eroded by a pixel) of `points`."""
+    mouth = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(mouth, [np.round(points[topo.inner_lip_polygon()]).astype(np.int32)], 1)
+    mouth = cv2.erode(mouth, np.ones((3, 3), np.uint8)).astype(bool)
+    return (frame.astype(float) @ np.array([0.299, 0.587, 0.114]))[mouth]
+
+
 def test_mouth_interior_is_painted_when_the_lips_part(astronaut_face, astronaut_renderer):
     rig = FaceRig(astronaut_face.mesh3d)
     closed, wide = rig.deform(np.array([0.0, 0.1]))
     frame_closed = astronaut_renderer.render(closed, np.zeros(6))
     frame_wide = astronaut_renderer.render(wide, np.zeros(6))
 
-    points = astronaut_renderer.project(wide, np.zeros(6))
-    mouth = np.zeros(frame_wide.shape[:2], np.uint8)
-    cv2.fillPoly(mouth, [np.round(points[topo.inner_lip_polygon()]).astype(np.int32)], 1)
-    mouth = cv2.erode(mouth, np.ones((3, 3), np.uint8)).astype(bool)
-    assert mouth.sum() > 100
-    luma = frame_wide.astype(float) @ np.array([0.299, 0.587, 0.114])
+    luma = _inner_mouth_luma(frame_wide, astronaut_renderer.project(wide, np.zeros(6)))
+    assert luma.size > 100
     # A dark cavity between the teeth of the photo's upper and lower lips.
-    assert np.percentile(luma[mouth], 20) < 60
-    assert np.percentile(luma[mouth], 95) > 150
+    assert np.percentile(luma, 20) < 60
+    assert np.percentile(luma, 95) > 150
 
     # Closed lips: the inner-lip polygon has (almost) no area left.
     points_closed = astronaut_renderer.project(closed, np.zeros(6))
@@ -123,14 +127,9 @@ def test_synthetic_mouth_for_a_closed_mouth_photo(astronaut, astronaut_face, ast
     renderer = ClassicRenderer(closed_photo, closed_mesh, astronaut_face.transform)
     assert not renderer.painter.uses_reference_interior
     wide = FaceRig(closed_mesh).deform(np.array([0.09]))[0]
-    frame = renderer.render(wide, np.zeros(6))
-    points = renderer.project(wide, np.zeros(6))
-    mouth = np.zeros(frame.shape[:2], np.uint8)
-    cv2.fillPoly(mouth, [np.round(points[topo.inner_lip_polygon()]).astype(np.int32)], 1)
-    mouth = cv2.erode(mouth, np.ones((3, 3), np.uint8)).astype(bool)
-    luma = frame.astype(float) @ np.array([0.299, 0.587, 0.114])
-    assert np.percentile(luma[mouth], 20) < 60  # cavity
-    assert np.percentile(luma[mouth], 95) > 120  # teeth
+    luma = _inner_mouth_luma(renderer.render(wide, np.zeros(6)), renderer.project(wide, np.zeros(6)))
+    assert np.percentile(luma, 20) < 60  # cavity
+    assert np.percentile(luma, 95) > 120  # teeth
 
 
 def test_streaming_frames(astronaut_renderer, speech_motion):
@@ -167,13 +166,8 @@ def test_parted_lips_without_teeth_get_synthetic_teeth(astronaut, astronaut_face
     assert renderer.painter.reference_gap_px >= 2.5
     assert not renderer.painter.uses_reference_interior
     wide = FaceRig(slit_mesh).deform(np.array([0.09]))[0]
-    frame = renderer.render(wide, np.zeros(6))
-    points = renderer.project(wide, np.zeros(6))
-    mouth = np.zeros(frame.shape[:2], np.uint8)
-    cv2.fillPoly(mouth, [np.round(points[topo.inner_lip_polygon()]).astype(np.int32)], 1)
-    mouth = cv2.erode(mouth, np.ones((3, 3), np.uint8)).astype(bool)
-    luma = frame.astype(float) @ np.array([0.299, 0.587, 0.114])
-    assert np.percentile(luma[mouth], 95) > 120  # teeth
+    luma = _inner_mouth_luma(renderer.render(wide, np.zeros(6)), renderer.project(wide, np.zeros(6)))
+    assert np.percentile(luma, 95) > 120  # teeth
 
 
 def test_rig_gap_is_the_gap_of_the_deformed_face(astronaut_face):
