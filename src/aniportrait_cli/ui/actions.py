@@ -16,6 +16,7 @@ from pathlib import Path
 from aniportrait_cli.errors import AniportraitError, InputError
 from aniportrait_cli.jobs.batch import AUDIO_SUFFIXES, VIDEO_SUFFIXES
 from aniportrait_cli.jobs.model_cache import ModelCache
+from aniportrait_cli.jobs.limits import check_option, resolve_seed
 from aniportrait_cli.jobs.options import RenderOptions
 from aniportrait_cli.jobs.outputs import default_output
 from aniportrait_cli.ui.reporter import PageReporter, ShowProgress
@@ -50,7 +51,7 @@ class Actions:
 
         def job(folder: Path, reporter) -> list[Path]:
             ref, sound = _given(portrait, "a portrait image"), _given(audio, "speech or singing (an audio file)")
-            options = self._options(settings, folder)
+            options = self._options(settings, folder, reporter)
             output = audio2vid.run(ref=ref, audio=sound, motion=None, pose_from=_pose_from(pose, pose_file),
                                    output=default_output(ref, sound, cwd=folder), options=options, reporter=reporter, models=self._models)
             return [output, options.save_motion]
@@ -63,7 +64,7 @@ class Actions:
 
         def job(folder: Path, reporter) -> list[Path]:
             ref, driving = _given(portrait, "a portrait image"), _given(video, "a driving video")
-            options = self._options(settings, folder)
+            options = self._options(settings, folder, reporter, driving_rate=True)
             output = vid2vid.run(ref=ref, video=driving, output=default_output(ref, driving, cwd=folder),
                                  options=options, reporter=reporter, models=self._models)
             return [output, options.save_motion]
@@ -80,7 +81,7 @@ class Actions:
             src = _given(source, "the expression source (speech, a driving video or a motion .npz)")
             ref = Path(portrait) if portrait else None
             kind = _source_kind(src)
-            options = self._options(settings, folder)
+            options = self._options(settings, folder, reporter)
             template = folder / "head_pose.npy"
             output = edit_pose.run(
                 ref=ref, audio=src if kind == "audio" else None, video=src if kind == "video" else None,
@@ -114,9 +115,16 @@ class Actions:
     def end_session(self, session: str) -> None:
         self.workspace.end_session(session)
 
-    def _options(self, settings: RenderOptions, folder: Path) -> RenderOptions:
-        """The page's settings plus what the server decides: the weights folder and where the motion file goes."""
-        return replace(settings, weights_dir=self.weights_dir, save_motion=folder / "motion.npz")
+    def _options(self, settings: RenderOptions, folder: Path, reporter, driving_rate: bool = False) -> RenderOptions:
+        """The page's settings, checked by the CLI's rules (the API can send what the sliders would not), with a
+        negative seed resolved as the CLI does, plus what the server decides: the weights folder and where the
+        motion file goes. `driving_rate`: fps 0 means the driving video's rate."""
+        for name in ("seed", "fps", "size", "steps", "cfg"):
+            value = getattr(settings, name)
+            if not (name == "fps" and driving_rate and value == 0):
+                check_option(name, value)
+        return replace(settings, seed=resolve_seed(settings.seed, reporter), weights_dir=self.weights_dir,
+                       save_motion=folder / "motion.npz")
 
     def _run(self, session: str, show: ShowProgress, job: Callable[[Path, PageReporter], list[Path]],
              *uploads: str | None) -> Result:
