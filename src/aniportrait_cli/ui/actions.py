@@ -15,8 +15,8 @@ from pathlib import Path
 
 from aniportrait_cli.errors import AniportraitError, InputError
 from aniportrait_cli.jobs.batch import AUDIO_SUFFIXES, VIDEO_SUFFIXES
-from aniportrait_cli.jobs.model_cache import ModelCache
 from aniportrait_cli.jobs.limits import check_option, resolve_seed
+from aniportrait_cli.jobs.model_cache import ModelCache
 from aniportrait_cli.jobs.options import RenderOptions
 from aniportrait_cli.jobs.outputs import default_output
 from aniportrait_cli.ui.reporter import PageReporter, ShowProgress
@@ -64,7 +64,7 @@ class Actions:
 
         def job(folder: Path, reporter) -> list[Path]:
             ref, driving = _given(portrait, "a portrait image"), _given(video, "a driving video")
-            options = self._options(settings, folder, reporter, driving_rate=True)
+            options = self._options(settings, folder, reporter)
             output = vid2vid.run(ref=ref, video=driving, output=default_output(ref, driving, cwd=folder),
                                  options=options, reporter=reporter, models=self._models)
             return [output, options.save_motion]
@@ -115,14 +115,11 @@ class Actions:
     def end_session(self, session: str) -> None:
         self.workspace.end_session(session)
 
-    def _options(self, settings: RenderOptions, folder: Path, reporter, driving_rate: bool = False) -> RenderOptions:
-        """The page's settings, checked by the CLI's rules (the API can send what the sliders would not), with a
-        negative seed resolved as the CLI does, plus what the server decides: the weights folder and where the
-        motion file goes. `driving_rate`: fps 0 means the driving video's rate."""
-        for name in ("seed", "fps", "size", "steps", "cfg"):
-            value = getattr(settings, name)
-            if not (name == "fps" and driving_rate and value == 0):
-                check_option(name, value)
+    def _options(self, settings: RenderOptions, folder: Path, reporter) -> RenderOptions:
+        """The page's settings with the seed checked and a negative one resolved as the CLI does (Gradio checks
+        the sliders' ranges itself; the seed box has none), plus what the server decides: the weights folder
+        and where the motion file goes."""
+        check_option("seed", settings.seed)
         return replace(settings, seed=resolve_seed(settings.seed, reporter), weights_dir=self.weights_dir,
                        save_motion=folder / "motion.npz")
 
